@@ -1,0 +1,111 @@
+"""The audit trail: append a hash-chained record in the caller's transaction; verify the chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from portal import context
+from portal.models import AuditChainHead, AuditRecord
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from django.db.models import Model
+
+GENESIS = "0" * 64
+
+
+def _digest(*, prev_hash: str, fields: dict[str, Any]) -> str:
+    body = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
+
+
+def _fields(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "at": record.at.isoformat(),
+        "actor": record.actor_id,
+        "actor_label": record.actor_label,
+        "action": record.action,
+        "object_type": record.object_type,
+        "object_id": record.object_id,
+        "ip": record.ip,
+        "request_id": record.request_id,
+        "reason": record.reason,
+        "data": record.data,
+    }
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: AbstractBaseUser | None = None,
+    obj: Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """Append one record; must run inside the transaction of the action it records."""
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        raise RuntimeError("audit_record() must be called inside transaction.atomic()")
+    ctx = context.current()
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    actor_obj = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    # 1. Lock the head row: appends are serialised so each record chains to exactly one predecessor.
+    #    The head row is created by the migration that creates the table.
+    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    record = AuditRecord(
+        at=timezone.now(),
+        actor=actor_obj,
+        actor_label=(actor_obj.get_username() if actor_obj else "system"),
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        ip=ctx.ip,
+        request_id=ctx.request_id,
+        reason=reason,
+        data=data or {},
+        prev_hash=head.last_hash,
+    )
+    # 2. Round-trip data through JSON first so the digest matches what a later read sees.
+    record.data = json.loads(json.dumps(record.data, ensure_ascii=False, default=str))
+    record.hash = _digest(prev_hash=record.prev_hash, fields=_fields(record))
+    record.save(force_insert=True)
+    AuditChainHead.objects.filter(pk=1).update(last_hash=record.hash, count=head.count + 1)
+    return record
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    first_broken_id: int | None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+def audit_chain_verify(*, batch: int = 5000) -> ChainReport:
+    """Recompute every hash in order; report the first record whose link or digest is wrong."""
+    prev = GENESIS
+    checked = 0
+    for record in AuditRecord.objects.order_by("id").iterator(chunk_size=batch):
+        if record.prev_hash != prev:
+            return ChainReport(checked, record.pk, "previous hash does not match the record before it")
+        if _digest(prev_hash=record.prev_hash, fields=_fields(record)) != record.hash:
+            return ChainReport(checked, record.pk, "record content does not match its hash")
+        prev = record.hash
+        checked += 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and head.last_hash != prev:
+        return ChainReport(checked, None, "chain head does not match the last record (records deleted?)")
+    return ChainReport(checked, None)

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from procedures import api
+
+urlpatterns = [
+    path("procedures/", api.ProcedureListApi.as_view(), name="procedure-list"),
+    path("dossiers/", api.DossierListCreateApi.as_view(), name="dossier-list"),
+    path("dossiers/<str:reference>/", api.DossierDetailApi.as_view(), name="dossier-detail"),
+    path("staff/dossiers/<int:pk>/receive/", api.StaffDossierReceiveApi.as_view(), name="staff-dossier-receive"),
+]

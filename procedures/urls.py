@@ -1,0 +1,16 @@
+from django.urls import path
+
+from procedures import views
+
+app_name = "procedures"
+urlpatterns = [
+    path("", views.catalogue, name="catalogue"),
+    path("<int:pk>/", views.procedure_detail, name="procedure-detail"),
+    path("dossiers/<str:reference>/", views.dossier_detail, name="dossier-detail"),
+    path("dossiers/<str:reference>/receipt.pdf", views.dossier_receipt, name="dossier-receipt"),
+    path("workspace/", views.clerk_queue, name="clerk-queue"),
+    path("workspace/<int:pk>/", views.clerk_dossier, name="clerk-dossier"),
+    path("workspace/<int:pk>/receive/", views.clerk_receive, name="clerk-receive"),
+    path("workspace/<int:pk>/receipt.pdf", views.clerk_receipt, name="clerk-receipt"),
+    path("workspace/<int:pk>/documents/<int:doc_id>/", views.clerk_document, name="clerk-document"),
+]

@@ -1,0 +1,176 @@
+"""Thin HTML views: parse a form, call one service or selector, render or redirect."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.errors import ApplicationError
+from procedures import selectors, services
+from procedures.documents import dossier_receipt_get_or_render
+from procedures.forms import DossierApplyForm
+from procedures.models import Dossier
+
+
+def _citizen_profile(request: HttpRequest):
+    from citizens.selectors import citizen_profile_for
+
+    return citizen_profile_for(user=request.user)
+
+
+@require_GET
+def catalogue(request: HttpRequest) -> HttpResponse:
+    return render(request, "procedures/catalogue.html", {"procedures": selectors.procedure_list_published()})
+
+
+@require_http_methods(["GET", "POST"])
+def procedure_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show a procedure; a signed-in citizen applies here."""
+    procedure = selectors.procedure_get_published(pk=pk)
+    profile = _citizen_profile(request) if request.user.is_authenticated else None
+    if request.method == "POST":
+        if profile is None:
+            raise PermissionDenied
+        form = DossierApplyForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                dossier = services.dossier_submit(
+                    procedure=procedure,
+                    applicant_user=request.user,
+                    applicant=services.ApplicantData(
+                        name=profile.full_name,
+                        national_id=profile.national_id,
+                        address=data["address"],
+                        phone=data["phone"],
+                        email=data["email"],
+                    ),
+                    request_summary=data["request_summary"],
+                    upload=data["document"],
+                    document_title=_("Application"),
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("Your dossier has been submitted. Reference: %(ref)s") % {"ref": dossier.reference},
+                )
+                return redirect("procedures:dossier-detail", reference=dossier.reference)
+    else:
+        form = DossierApplyForm()
+    return render(
+        request,
+        "procedures/procedure_detail.html",
+        {"procedure": procedure, "form": form, "profile": profile},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_GET
+def dossier_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    dossier = selectors.dossier_get_for_applicant(user=request.user, reference=reference)
+    selectors.personal_data_read(actor=request.user, dossiers=[dossier], purpose="applicant views own dossier")
+    return render(
+        request,
+        "procedures/dossier_detail.html",
+        {"dossier": dossier, "events": dossier.events.all(), "documents": dossier.documents.all()},
+    )
+
+
+def _receipt_response(dossier: Dossier) -> FileResponse:
+    if dossier.code is None:
+        raise Http404
+    document = dossier_receipt_get_or_render(dossier_id=dossier.pk)
+    return FileResponse(
+        document.file.open("rb"),
+        content_type="application/pdf",
+        as_attachment=False,
+        filename=f"{dossier.code}-giay-tiep-nhan.pdf",
+    )
+
+
+@login_required
+@require_GET
+def dossier_receipt(request: HttpRequest, reference: str) -> FileResponse:
+    dossier = selectors.dossier_get_for_applicant(user=request.user, reference=reference)
+    selectors.personal_data_read(actor=request.user, dossiers=[dossier], purpose="applicant downloads receipt")
+    return _receipt_response(dossier)
+
+
+def _staff(request: HttpRequest):
+    profile = selectors.staff_profile_for(user=request.user)
+    if profile is None:
+        raise PermissionDenied
+    return profile
+
+
+@login_required
+@require_GET
+def clerk_queue(request: HttpRequest) -> HttpResponse:
+    profile = _staff(request)
+    new = list(selectors.dossier_list_for_staff(profile=profile, states=[Dossier.State.SUBMITTED])[:100])
+    received = list(
+        selectors.dossier_list_for_staff(profile=profile, states=[Dossier.State.RECEIVED]).order_by("-received_at")[:50]
+    )
+    selectors.personal_data_read(actor=request.user, dossiers=new + received, purpose="clerk queue page")
+    return render(request, "procedures/clerk_queue.html", {"new": new, "received": received, "profile": profile})
+
+
+@login_required
+@require_GET
+def clerk_dossier(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = _staff(request)
+    dossier = selectors.dossier_get_for_staff(profile=profile, pk=pk)
+    selectors.personal_data_read(actor=request.user, dossiers=[dossier], purpose="clerk opens dossier")
+    return render(
+        request,
+        "procedures/clerk_dossier.html",
+        {"dossier": dossier, "documents": dossier.documents.all(), "events": dossier.events.all()},
+    )
+
+
+@login_required
+@require_POST
+def clerk_receive(request: HttpRequest, pk: int) -> HttpResponse:
+    _staff(request)
+    try:
+        dossier = services.dossier_receive(dossier_id=pk, actor=request.user)
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+        return redirect("procedures:clerk-queue")
+    messages.success(
+        request,
+        _("Dossier received. Code %(code)s, result due %(due)s.")
+        % {"code": dossier.code, "due": dossier.due_at.strftime("%d/%m/%Y")},
+    )
+    return redirect("procedures:clerk-dossier", pk=dossier.pk)
+
+
+@login_required
+@require_GET
+def clerk_receipt(request: HttpRequest, pk: int) -> FileResponse:
+    profile = _staff(request)
+    dossier = selectors.dossier_get_for_staff(profile=profile, pk=pk)
+    selectors.personal_data_read(actor=request.user, dossiers=[dossier], purpose="clerk prints receipt")
+    return _receipt_response(dossier)
+
+
+@login_required
+@require_GET
+def clerk_document(request: HttpRequest, pk: int, doc_id: int) -> FileResponse:
+    profile = _staff(request)
+    dossier = selectors.dossier_get_for_staff(profile=profile, pk=pk)
+    document = dossier.documents.filter(pk=doc_id).first()
+    if document is None:
+        raise Http404
+    selectors.personal_data_read(actor=request.user, dossiers=[dossier], purpose="clerk opens document")
+    return FileResponse(document.file.open("rb"), content_type=document.content_type, filename=document.original_name)

@@ -1,0 +1,88 @@
+# Một cửa portal: developer and CI entry points. `make help` lists the targets.
+#
+# The virtual environment is .venv (Python 3.11). Installs are pinned: requirements*.txt name the
+# direct dependencies, constraints.txt pins everything else. Stamp files inside .venv record what
+# was installed, so a second `make run` / `make test` does not reinstall unless a pin changed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.NOTPARALLEL:
+MAKEFLAGS += --no-print-directory
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check --no-input
+STAMP_RUNTIME := $(VENV)/.installed-runtime
+STAMP_DEV := $(VENV)/.installed-dev
+
+# python3.11, else python3 when it is 3.11 (Debian 12's python3 is).
+BOOTSTRAP_PYTHON ?= $(shell command -v python3.11 2>/dev/null || { python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v python3; })
+export BOOTSTRAP_PYTHON
+
+# Message catalogues: Python code and templates of the project (domain "django"), no line
+# numbers (file names only), so moving code does not make the committed catalogues stale.
+# DEBUG=true only lets the settings load without production secrets.
+I18N_ENV := DEBUG=true DJANGO_SETTINGS_MODULE=portal.settings.base
+MAKEMESSAGES_ARGS := -l vi -l en --domain django --extension html,txt,py --add-location file --no-obsolete \
+	--ignore var --ignore tests --ignore bench --ignore docs --ignore scripts --ignore node_modules
+COMPILEMESSAGES_ARGS := --ignore .venv --ignore var --ignore node_modules --ignore .git
+
+.PHONY: help run test lint format messages check-messages deploy-check clean distclean install install-dev system-check
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+run: system-check install ## start the portal with demo data, worker, beat and simulators (Ctrl-C stops all)
+	@scripts/run.sh
+
+test: install-dev ## run the whole test suite (SQLite unless DATABASE_URL is set)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install-dev ## ruff check + ruff format --check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+messages: install ## regenerate locale/*/LC_MESSAGES/django.po (vi, en) and compile the .mo files
+	$(I18N_ENV) $(PY) manage.py makemessages $(MAKEMESSAGES_ARGS)
+	$(I18N_ENV) $(PY) manage.py compilemessages $(COMPILEMESSAGES_ARGS)
+
+check-messages: install ## fail when the committed .po/.mo files are not what `make messages` gives
+	@PY="$(abspath $(PY))" MAKEMESSAGES_ARGS="$(MAKEMESSAGES_ARGS)" COMPILEMESSAGES_ARGS="$(COMPILEMESSAGES_ARGS)" \
+		I18N_ENV="$(I18N_ENV)" scripts/check-messages.sh
+
+deploy-check: install ## manage.py check --deploy --fail-level WARNING with docs/production.env.example
+	@PY="$(PY)" scripts/deploy-check.sh
+
+install: $(STAMP_RUNTIME) ## create .venv and install the runtime pins
+
+install-dev: $(STAMP_DEV) ## create .venv and install the runtime and test/lint pins
+
+system-check: ## check (as root on Debian: install) the system packages `make run` needs
+	@scripts/system-deps.sh
+
+$(PY):
+	@if [ -z "$(BOOTSTRAP_PYTHON)" ]; then \
+		echo "Python 3.11 is needed (Debian 12: apt-get install python3 python3-venv)." >&2; exit 1; fi
+	@echo "Creating $(VENV) with $(BOOTSTRAP_PYTHON)"
+	@$(BOOTSTRAP_PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "venv creation failed; on Debian: apt-get install python3-venv" >&2; exit 1; }
+
+$(STAMP_RUNTIME): requirements.txt constraints.txt | $(PY)
+	$(PIP) install --quiet -c constraints.txt -r requirements.txt
+	@touch $@
+
+$(STAMP_DEV): requirements.txt requirements-dev.txt constraints.txt | $(PY)
+	$(PIP) install --quiet -c constraints.txt -r requirements.txt -r requirements-dev.txt
+	@touch $@ $(STAMP_RUNTIME)
+
+clean: ## remove var/ (demo database, queues, collected static), caches and test artefacts
+	rm -rf var .pytest_cache .ruff_cache htmlcov .coverage coverage.xml test-results playwright-report
+	find . -path ./.venv -prune -o -type d -name __pycache__ -exec rm -rf {} +
+
+distclean: clean ## clean, and remove .venv as well
+	rm -rf $(VENV)

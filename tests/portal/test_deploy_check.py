@@ -1,0 +1,78 @@
+"""T20: Django's deployment checklist passes with the production settings, warnings included.
+
+`manage.py check --deploy` runs in a subprocess on portal.settings.base (not the test settings)
+with the variables production sets, as `make deploy-check` does with docs/production.env.example.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+# Only these come from the test process: the test settings and the root conftest set variables
+# (SECRET_KEY, DJANGO_ALLOW_ASYNC_UNSAFE, ...) that a production start must not inherit.
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "DATABASE_URL")
+
+
+def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    """Return the environment of a production start, with fresh random secrets."""
+    env = {name: os.environ[name] for name in INHERITED if name in os.environ}
+    env.update(
+        DJANGO_SETTINGS_MODULE="portal.settings.base",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="motcua.moh.gov.vn",
+        PII_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        PII_HASH_KEY=secrets.token_urlsafe(48),
+        SECURE_SSL_REDIRECT="true",
+        SECURE_HSTS_SECONDS="31536000",
+        SECURE_HSTS_PRELOAD="true",
+        SECURE_COOKIES="true",
+        VNEID_CLIENT_SECRET=secrets.token_urlsafe(32),
+        NATIONAL_PORTAL_PASSWORD=secrets.token_urlsafe(32),
+        PORTAL_VAR_DIR=str(tmp_path),
+    )
+    env.update(overrides)
+    return env
+
+
+def check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_deploy_check_passes_with_production_variables(tmp_path):
+    result = check_deploy(production_env(tmp_path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_deploy_check_refuses_the_development_pii_key(tmp_path):
+    # The check really runs (not a vacuous pass): the development key is caught by portal.E002.
+    env = production_env(tmp_path, PII_ENCRYPTION_KEYS="ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE=")
+
+    result = check_deploy(env)
+
+    assert result.returncode != 0
+    assert "portal.E002" in result.stdout + result.stderr
+
+
+def test_deploy_check_warns_without_hsts(tmp_path):
+    result = check_deploy(production_env(tmp_path, SECURE_HSTS_SECONDS="0"))
+
+    assert result.returncode != 0
+    assert "security.W004" in result.stdout + result.stderr

@@ -108,12 +108,18 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_messages_are_translated():
-    with translation.override("en"), pytest.raises(ValidationError) as exc:
+    with pytest.raises(ValidationError) as exc:
         validate_personal_id("123", today=TODAY)
-    assert exc.value.messages == ["A personal identification number has exactly 12 digits."]
-    with translation.override("en"), pytest.raises(ValidationError) as exc:
+    with translation.override("en"):
+        assert exc.value.messages == ["A personal identification number has exactly 12 digits."]
+    with translation.override("vi"):
+        assert exc.value.messages == ["Số định danh cá nhân gồm đúng 12 chữ số."]
+    with pytest.raises(ValidationError) as exc:
         validate_personal_id("999095012345", today=TODAY)
-    assert exc.value.messages == ["999 is not the province code of a personal identification number."]
+    with translation.override("en"):
+        assert exc.value.messages == ["999 is not the province code of a personal identification number."]
+    with translation.override("vi"):
+        assert exc.value.messages == ["999 không phải mã tỉnh của số định danh cá nhân."]
 
 
 def test_today_defaults_to_the_local_date():

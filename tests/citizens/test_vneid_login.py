@@ -39,6 +39,12 @@ def english(client):
     return client
 
 
+def _logout(client) -> None:
+    """Sign out as the browser would; Django's test client drops every cookie, so keep the language."""
+    client.logout()
+    client.cookies["portal_language"] = "en"
+
+
 def _authorize_url(client, query: str = "") -> str:
     """Press the "Sign in with VNeID" button; return where the portal sends the browser."""
     response = client.post(LOGIN + query)
@@ -293,9 +299,9 @@ def test_userinfo_about_another_subject_is_refused(english, vneid_simulator, mon
 @pytest.mark.django_db
 def test_an_id_number_held_by_another_account_is_refused(english, vneid_simulator):
     _sign_in(english, vneid_simulator, NHUNG)
-    english.logout()
+    _logout(english)
     _sign_in(english, vneid_simulator, MINH)
-    english.logout()
+    _logout(english)
     # VNeID now says Minh's account holds Nhung's number (with her birth date, so the number itself is valid).
     vneid_simulator.claim_overrides = {"so_dinh_danh": NHUNG.national_id, "birthdate": NHUNG.birthdate}
     _assert_refused(english, _sign_in(english, vneid_simulator, MINH), "already linked to another account")
@@ -378,7 +384,7 @@ def test_staff_signed_in_then_vneid_login_gives_a_separate_citizen(client, vneid
 def test_citizen_account_later_made_staff_is_refused(english, vneid_simulator):
     _sign_in(english, vneid_simulator, NHUNG)
     User.objects.update(is_staff=True)
-    english.logout()
+    _logout(english)
     _assert_refused(english, _sign_in(english, vneid_simulator, NHUNG), "staff account")
     # Nor through the re-issued-subject path, which finds the account by the ID number.
     vneid_simulator.claim_overrides = {"sub": "sim-reissued-account"}

@@ -1,0 +1,100 @@
+"""The outbox delivery ledger in the admin: read-only rows, one action to replay dead letters."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from integrations.models import OutboxMessage
+from integrations.outbox import outbox_replay
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from django.http import HttpRequest
+
+MASKED_PAYLOAD_KEYS = frozenset({"applicant_id", "applicant_email", "applicant_phone"})
+
+
+def _mask(value: object) -> object:
+    if not isinstance(value, str) or not value:
+        return value
+    return "•" * max(len(value) - 3, 3) + value[-3:] if len(value) > 6 else "•" * len(value)
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """The delivery ledger: what went where, when, by which worker, and what failed."""
+
+    list_display = (
+        "id",
+        "topic",
+        "key",
+        "sequence",
+        "state",
+        "attempts",
+        "short_error",
+        "next_attempt_at",
+        "delivered_at",
+        "delivered_by",
+    )
+    list_filter = ("state", "topic", ("delivered_at", admin.DateFieldListFilter))
+    search_fields = ("key", "idempotency_key")
+    ordering = ("-id",)
+    date_hierarchy = "created_at"
+    actions = ("replay_dead_letters",)
+    fields = (
+        "topic",
+        "key",
+        "sequence",
+        "idempotency_key",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "lease_until",
+        "last_error",
+        "created_at",
+        "delivered_at",
+        "delivered_by",
+        "pretty_payload",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj: OutboxMessage) -> str:
+        """Return the first line of the last error, shortened for the list."""
+        first_line = obj.last_error.splitlines()[0] if obj.last_error else ""
+        return first_line[:120] + ("…" if len(first_line) > 120 else "")
+
+    @admin.display(description=_("payload"))
+    def pretty_payload(self, obj: OutboxMessage) -> str:
+        """Return the payload as indented JSON, contact and ID fields masked."""
+        payload = obj.payload
+        if isinstance(payload, dict):
+            # The ledger is for operators chasing deliveries; they need no ID numbers or contacts.
+            payload = {k: _mask(v) if k in MASKED_PAYLOAD_KEYS else v for k, v in payload.items()}
+        return format_html("<pre>{}</pre>", json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True))
+
+    @admin.action(description=_("Replay dead letters"), permissions=["change"])
+    def replay_dead_letters(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        """Send the selected dead letters again."""
+        count = outbox_replay(message_ids=queryset.values_list("pk", flat=True))
+        self.message_user(
+            request,
+            ngettext("%(count)d dead letter was queued again.", "%(count)d dead letters were queued again.", count)
+            % {"count": count},
+            messages.SUCCESS if count else messages.WARNING,
+        )
+
+    # The ledger records what happened: rows are written by the relay only, never by hand.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Refuse: messages are written by services."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: OutboxMessage | None = None) -> bool:
+        """Refuse: the ledger is kept."""
+        return False

@@ -1,0 +1,450 @@
+"""A DVCQG simulator: the sync API of domain.md §4.2 over real HTTP, strict, inspectable, breakable.
+
+Protocol endpoints (paths configurable): ``POST /auth`` and ``POST /integration`` with the services
+DongBoHoSoMC, CapNhatTienDoHoSoMC and TraCuuHoSo. Answers use these error codes (the operator's
+real codes are not public): "00" success, "01" malformed request or record, "02" unknown dossier,
+"03" session missing or expired, "04" unknown service. Auth answers ``error_code`` 0 or 1.
+
+Test endpoints: ``GET /healthz``; ``GET /_sim/requests[?service=X]`` lists every protocol request
+exactly as received (never de-duplicated); ``POST /_sim/reset``; ``POST /_sim/faults`` with any of
+``{"fail_next": N, "status": 503, "error_code": "99", "service": "DongBoHoSoMC"}`` (answer the next N
+matching requests with that HTTP status, or with HTTP 200 and that error code, without processing
+them), ``{"lose_answer_next": N, "service": ...}`` (process the next N matching requests but answer
+504, as if the answer was lost on the way back), ``{"delay_ms": M}`` (delay every protocol answer),
+``{"expire_sessions": true}``; ``{"clear": true}`` removes all faults.
+
+It uses the standard library only, so it runs without Django.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+logger = logging.getLogger("integrations.national_portal.simulator")
+
+DOSSIER_CODE_RE = re.compile(r"^[A-Y]\d{2}(\.[0-9A-Z]+)*-\d{6}-\d{2}\d{4,}$")
+DATE_RE = re.compile(r"^\d{14}$")
+MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_RECORDS = 100
+
+OK = "00"
+MALFORMED = "01"
+UNKNOWN_DOSSIER = "02"
+BAD_SESSION = "03"
+UNKNOWN_SERVICE = "04"
+
+DOSSIER_REQUIRED = (
+    "MaHoSo",
+    "MaTTHC",
+    "TenTTHC",
+    "MaLinhVuc",
+    "TenLinhVuc",
+    "ChuHoSo",
+    "LoaiDoiTuong",
+    "TrichYeuHoSo",
+    "NgayTiepNhan",
+    "TrangThaiHoSo",
+    "DonViXuLy",
+)
+DOSSIER_DATES = ("NgayTiepNhan", "NgayHenTra", "NgayTra", "NgayKetThucXuLy")
+PROGRESS_REQUIRED = ("MaHoSo", "NguoiXuLy", "ThoiDiemXuLy", "TrangThai")
+PROGRESS_DATES = ("ThoiDiemXuLy", "NgayBatDau", "NgayKetThucTheoQuyDinh")
+TEXT_FIELDS = frozenset(
+    {
+        "MaHoSo",
+        "MaTTHC",
+        "TenTTHC",
+        "MaLinhVuc",
+        "TenLinhVuc",
+        "SoBienNhan",
+        "ChuHoSo",
+        "MaDoiTuong",
+        "ThongTinKhac",
+        "Email",
+        "Fax",
+        "SoDienThoai",
+        "TrichYeuHoSo",
+        "DonViXuLy",
+        "GhiChu",
+        "NguoiXuLy",
+        "ChucDanh",
+        "PhongBanXuLy",
+        "NoiDungXuLy",
+    }
+)
+
+
+class Refused(Exception):
+    """The simulator refuses the request with an error code and a message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Faults:
+    """What the next requests should suffer."""
+
+    fail_next: int = 0
+    fail_status: int = 503
+    fail_error_code: str | None = None
+    fail_service: str | None = None
+    lose_answer_next: int = 0
+    lose_answer_service: str | None = None
+    delay_ms: int = 0
+
+
+def _is_status(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    return isinstance(value, int) and 1 <= value <= 10
+
+
+def _is_date(value: Any) -> bool:
+    if not isinstance(value, str) or not DATE_RE.match(value):
+        return False
+    try:
+        datetime.strptime(value, "%Y%m%d%H%M%S")  # noqa: DTZ007  (only checks the calendar; the zone is implied)
+    except ValueError:
+        return False
+    return True
+
+
+def _record_errors(record: Any, *, required: tuple[str, ...], dates: tuple[str, ...], status_field: str) -> list[str]:
+    if not isinstance(record, dict):
+        return ["is not an object"]
+    errors = [f"{name} is required" for name in required if record.get(name) in (None, "")]
+    for name, value in record.items():
+        if name in TEXT_FIELDS and value is not None and not isinstance(value, str):
+            errors.append(f"{name} must be a string")
+    code = record.get("MaHoSo")
+    if isinstance(code, str) and code and not DOSSIER_CODE_RE.match(code):
+        errors.append(f"MaHoSo {code!r} does not match the dossier code format")
+    if record.get(status_field) not in (None, "") and not _is_status(record[status_field]):
+        errors.append(f"{status_field} must be 1..10")
+    for name in dates:
+        if record.get(name) not in (None, "") and not _is_date(record[name]):
+            errors.append(f"{name} must be yyyyMMddHHmmss")
+    return errors
+
+
+class SimulatorState:
+    """Everything the simulator remembers; guarded by one lock."""
+
+    def __init__(self, *, username: str, password: str, session_ttl: float) -> None:
+        self.username = username
+        self.password = password
+        self.session_ttl = session_ttl
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every request, session, dossier and fault."""
+        with self.lock:
+            self.requests: list[dict[str, Any]] = []
+            self.sessions: dict[str, float] = {}
+            self.dossiers: dict[str, dict[str, Any]] = {}
+            # Progress is keyed by (time, status) so a re-sent step replaces itself.
+            self.progress: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+            self.faults = Faults()
+
+    # --- the protocol --------------------------------------------------------------------
+
+    def login(self, body: Any) -> dict[str, Any]:
+        """Answer the auth endpoint."""
+        if (
+            not isinstance(body, dict)
+            or body.get("username") != self.username
+            or not secrets.compare_digest(str(body.get("password", "")), self.password)
+        ):
+            return {"session": "", "error_code": 1, "message": "Invalid username or password"}
+        session = secrets.token_urlsafe(24)
+        with self.lock:
+            self.sessions[session] = time.monotonic() + self.session_ttl
+        return {"session": session, "error_code": 0}
+
+    def integrate(self, body: Any) -> dict[str, Any]:
+        """Answer the integration endpoint."""
+        try:
+            if not isinstance(body, dict):
+                raise Refused(MALFORMED, "The body must be a JSON object")
+            self._check_session(body.get("session"))
+            if not isinstance(body.get("madonvi"), str) or not body["madonvi"].strip():
+                raise Refused(MALFORMED, "madonvi is required")
+            service = body.get("service")
+            if service == "DongBoHoSoMC":
+                return self._sync(body)
+            if service == "CapNhatTienDoHoSoMC":
+                return self._progress(body)
+            if service == "TraCuuHoSo":
+                return self._lookup(body)
+            raise Refused(UNKNOWN_SERVICE, f"Unknown service {service!r}")
+        except Refused as refusal:
+            return {"error_code": refusal.code, "message": refusal.message}
+
+    def _check_session(self, session: Any) -> None:
+        with self.lock:
+            if not isinstance(session, str) or self.sessions.get(session, 0.0) <= time.monotonic():
+                raise Refused(BAD_SESSION, "Session is missing or expired")
+
+    @staticmethod
+    def _records(body: dict[str, Any]) -> list[Any]:
+        data = body.get("data")
+        if not isinstance(data, list) or not data:
+            raise Refused(MALFORMED, "data must be a non-empty list")
+        if len(data) > MAX_RECORDS:
+            raise Refused(MALFORMED, f"data holds more than {MAX_RECORDS} records")
+        return data
+
+    @staticmethod
+    def _refuse_if(errors: list[str]) -> None:
+        if errors:
+            raise Refused(MALFORMED, "; ".join(errors))
+
+    def _sync(self, body: dict[str, Any]) -> dict[str, Any]:
+        updating = body.get("isUpdating")
+        if updating not in ("True", "False"):
+            raise Refused(MALFORMED, 'isUpdating must be "True" or "False"')
+        records = self._records(body)
+        self._refuse_if(
+            [
+                f"record {i}: {error}"
+                for i, record in enumerate(records)
+                for error in _record_errors(
+                    record, required=DOSSIER_REQUIRED, dates=DOSSIER_DATES, status_field="TrangThaiHoSo"
+                )
+            ]
+        )
+        with self.lock:
+            if updating == "True":
+                unknown = [r["MaHoSo"] for r in records if r["MaHoSo"] not in self.dossiers]
+                if unknown:
+                    raise Refused(UNKNOWN_DOSSIER, f"Dossier not found for update: {', '.join(unknown)}")
+            # A creation of a known dossier is an upsert: a creation re-sent after a lost answer must pass.
+            for record in records:
+                self.dossiers[record["MaHoSo"]] = dict(record)
+        return {"error_code": OK, "message": f"{len(records)} record(s) saved"}
+
+    def _progress(self, body: dict[str, Any]) -> dict[str, Any]:
+        records = self._records(body)
+        self._refuse_if(
+            [
+                f"record {i}: {error}"
+                for i, record in enumerate(records)
+                for error in _record_errors(
+                    record, required=PROGRESS_REQUIRED, dates=PROGRESS_DATES, status_field="TrangThai"
+                )
+            ]
+        )
+        with self.lock:
+            unknown = [r["MaHoSo"] for r in records if r["MaHoSo"] not in self.dossiers]
+            if unknown:
+                raise Refused(UNKNOWN_DOSSIER, f"Dossier not found: {', '.join(unknown)}")
+            for record in records:
+                steps = self.progress.setdefault(record["MaHoSo"], {})
+                steps[(record["ThoiDiemXuLy"], str(record["TrangThai"]))] = dict(record)
+        return {"error_code": OK, "message": f"{len(records)} record(s) saved"}
+
+    def _lookup(self, body: dict[str, Any]) -> dict[str, Any]:
+        code = body.get("mahoso")
+        if not isinstance(code, str) or not code:
+            raise Refused(MALFORMED, "mahoso is required")
+        with self.lock:
+            dossier = self.dossiers.get(code)
+            if dossier is None:
+                return {"error_code": OK, "result": []}
+            steps = sorted(self.progress.get(code, {}).values(), key=lambda r: (r["ThoiDiemXuLy"], str(r["TrangThai"])))
+            return {"error_code": OK, "result": [{**dossier, "TienDoXuLy": steps}]}
+
+    # --- the test hooks ------------------------------------------------------------------
+
+    def record(self, *, service: str, path: str, body: Any) -> None:
+        """Keep one protocol request exactly as received."""
+        with self.lock:
+            self.requests.append(
+                {"service": service, "path": path, "received_at": datetime.now(tz=UTC).isoformat(), "body": body}
+            )
+
+    def set_faults(self, spec: dict[str, Any]) -> None:
+        """Apply a fault specification (see the module docstring)."""
+        with self.lock:
+            if spec.get("clear"):
+                self.faults = Faults()
+            if "fail_next" in spec:
+                self.faults.fail_next = int(spec["fail_next"])
+                self.faults.fail_status = int(spec.get("status", 503))
+                self.faults.fail_error_code = spec.get("error_code")
+                self.faults.fail_service = spec.get("service")
+            if "lose_answer_next" in spec:
+                self.faults.lose_answer_next = int(spec["lose_answer_next"])
+                self.faults.lose_answer_service = spec.get("service")
+            if "delay_ms" in spec:
+                self.faults.delay_ms = max(0, int(spec["delay_ms"]))
+            if spec.get("expire_sessions"):
+                self.sessions.clear()
+
+    def take_failure(self, service: str) -> tuple[int, str | None] | None:
+        """Consume one injected failure matching SERVICE, if any."""
+        with self.lock:
+            faults = self.faults
+            if faults.fail_next > 0 and faults.fail_service in (None, service):
+                faults.fail_next -= 1
+                return faults.fail_status, faults.fail_error_code
+            return None
+
+    def take_lost_answer(self, service: str) -> bool:
+        """Consume one injected lost answer matching SERVICE, if any."""
+        with self.lock:
+            faults = self.faults
+            if faults.lose_answer_next > 0 and faults.lose_answer_service in (None, service):
+                faults.lose_answer_next -= 1
+                return True
+            return False
+
+
+class SimulatorHandler(BaseHTTPRequestHandler):
+    """Route one HTTP request to the simulator state."""
+
+    server: NationalPortalSimulator
+    server_version = "DVCQG-simulator"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Paths and status only; bodies carry personal data and never reach the log.
+        logger.debug("%s %s", self.address_string(), format % args)
+
+    def _send_json(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _read_body(self) -> tuple[bytes, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise Refused(MALFORMED, "Body too large")
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return raw, json.loads(raw.decode("utf-8")) if raw else None
+        except (UnicodeDecodeError, ValueError):
+            return raw, None
+
+    def do_GET(self) -> None:
+        """Serve the health and inspection endpoints."""
+        parts = urlsplit(self.path)
+        if parts.path == "/healthz":
+            self._send_json(200, {"status": "ok", "service": "national-portal-simulator"})
+        elif parts.path == "/_sim/requests":
+            wanted = parse_qs(parts.query).get("service", [None])[0]
+            with self.server.state.lock:
+                found = [r for r in self.server.state.requests if wanted in (None, r["service"])]
+            self._send_json(200, found)
+        else:
+            self._send_json(404, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        """Serve the protocol and the test-control endpoints."""
+        path = urlsplit(self.path).path
+        state = self.server.state
+        try:
+            raw, body = self._read_body()
+        except Refused as refusal:
+            self._send_json(413, {"error_code": refusal.code, "message": refusal.message})
+            return
+        if path == "/_sim/reset":
+            state.reset()
+            self._send_json(200, {"status": "reset"})
+        elif path == "/_sim/faults":
+            if not isinstance(body, dict):
+                self._send_json(400, {"error": "expected a JSON object"})
+                return
+            try:
+                state.set_faults(body)
+            except (TypeError, ValueError) as exc:
+                self._send_json(400, {"error": str(exc)})
+                return
+            self._send_json(200, {"status": "ok"})
+        elif path in (self.server.auth_path, self.server.integration_path):
+            self._protocol(path, raw, body)
+        else:
+            self._send_json(404, {"error": "not found"})
+
+    def _protocol(self, path: str, raw: bytes, body: Any) -> None:
+        state = self.server.state
+        is_auth = path == self.server.auth_path
+        service = "auth" if is_auth else str(body.get("service", "")) if isinstance(body, dict) else ""
+        state.record(service=service, path=path, body=body if body is not None else raw.decode("utf-8", "replace"))
+        if state.faults.delay_ms:
+            time.sleep(state.faults.delay_ms / 1000)
+        failure = state.take_failure(service)
+        if failure is not None:
+            status, error_code = failure
+            if error_code is not None:
+                self._send_json(status, {"error_code": error_code, "message": "Injected failure"})
+            else:
+                self._send_json(status, {"error": HTTPStatus(status).phrase})
+            return
+        if body is None:
+            self._send_json(400, {"error_code": MALFORMED, "message": "The body must be JSON"})
+            return
+        answer = state.login(body) if is_auth else state.integrate(body)
+        if state.take_lost_answer(service):
+            self._send_json(504, {"error": "Gateway Timeout"})
+            return
+        self._send_json(200, answer)
+
+
+class NationalPortalSimulator(ThreadingHTTPServer):
+    """The simulator's HTTP server; `state` holds what it received and knows."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        username: str,
+        password: str,
+        session_ttl: float = 1800.0,
+        auth_path: str = "/auth",
+        integration_path: str = "/integration",
+    ) -> None:
+        super().__init__(address, SimulatorHandler)
+        self.state = SimulatorState(username=username, password=password, session_ttl=session_ttl)
+        self.auth_path = auth_path
+        self.integration_path = integration_path
+
+    @property
+    def url(self) -> str:
+        """Return the base URL the simulator listens on."""
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore clients that hung up (e.g. after their timeout); report anything else."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self.shutdown()
+        self.server_close()

@@ -119,6 +119,7 @@ ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "citizens.adapters.AccountAdapter"
+ACCOUNT_USER_DISPLAY = "portal.people.person_name"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
 SOCIALACCOUNT_ADAPTER = "citizens.adapters.SocialAccountAdapter"

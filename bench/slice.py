@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.base")
 os.environ["DEBUG"] = "false"
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
-os.environ.setdefault("PII_ENCRYPTION_KEYS", "YmVuY2gtb25seS1waWkta2V5LTMyLWJ5dGVzLWxvbmchIQ==")
+os.environ.setdefault("PII_ENCRYPTION_KEYS", "YmVuY2gtb25seS1waWkta2V5LTMyLWJ5dGVzLWxvISE=")
 os.environ.setdefault("PII_HASH_KEY", "bench-only-pii-hash-key")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ["CELERY_BROKER_URL"] = "memory://"

@@ -41,11 +41,8 @@ say "Migrating the database"
 python manage.py migrate --noinput
 
 say "Loading the demo data"
-if python manage.py help load_demo_data >/dev/null 2>&1; then
-    python manage.py load_demo_data
-else
-    echo "WARNING: no load_demo_data command yet; starting without demo procedure and staff accounts." >&2
-fi
+python manage.py load_demo_data
+python manage.py signing_demo_key
 
 # runserver serves /static/ from the source folders while DEBUG is on; collecting once only
 # keeps WhiteNoise from warning about a missing STATIC_ROOT.

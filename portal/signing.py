@@ -2,7 +2,7 @@
 
 The signer is an interface: the default loads the agency's key from a PKCS#12 file named by
 settings; a hardware token (PKCS#11) or a remote-signing service can replace it by setting
-`SIGNING_BACKEND` to another class with the same `sign_pdf` method.
+`DOCUMENT_SIGNING_BACKEND` to another class with the same `sign_pdf` method.
 """
 
 from __future__ import annotations
@@ -69,12 +69,18 @@ class Pkcs12Signer:
 @cache
 def get_signer() -> DocumentSigner:
     """Return the configured signer (built once per process)."""
-    backend = import_string(settings.SIGNING_BACKEND)
+    backend = import_string(settings.DOCUMENT_SIGNING_BACKEND)
     if backend is Pkcs12Signer:
-        if not settings.SIGNING_PKCS12_PATH:
-            raise ImproperlyConfigured("Set SIGNING_PKCS12_PATH (run `manage.py signing_demo_key` for a demo key).")
-        passphrase = settings.SIGNING_PKCS12_PASSPHRASE.encode() if settings.SIGNING_PKCS12_PASSPHRASE else None
-        return Pkcs12Signer(path=Path(settings.SIGNING_PKCS12_PATH), passphrase=passphrase)
+        if not settings.DOCUMENT_SIGNING_PKCS12_PATH:
+            raise ImproperlyConfigured(
+                "Set DOCUMENT_SIGNING_PKCS12_PATH (run `manage.py signing_demo_key` for a demo key)."
+            )
+        passphrase = (
+            settings.DOCUMENT_SIGNING_PKCS12_PASSPHRASE.encode()
+            if settings.DOCUMENT_SIGNING_PKCS12_PASSPHRASE
+            else None
+        )
+        return Pkcs12Signer(path=Path(settings.DOCUMENT_SIGNING_PKCS12_PATH), passphrase=passphrase)
     return backend()
 
 
@@ -96,8 +102,8 @@ def verify_pdf(pdf: bytes, *, trusted_certificates_pem: list[bytes]) -> Verifica
     """Verify every signature of PDF against the trusted certificates; report the weakest."""
     from asn1crypto import pem, x509
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 

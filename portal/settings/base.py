@@ -300,9 +300,12 @@ PII_ENCRYPTION_KEYS = env.list(
 PII_HASH_KEY = env_secret("PII_HASH_KEY", default="dev-only-pii-hash-key" if DEBUG else None)
 AUDIT_IP_HEADER = env("AUDIT_IP_HEADER", default="")  # e.g. HTTP_X_FORWARDED_FOR behind a proxy
 # Signing official documents (PAdES): a PKCS#12 file by default; `make run` creates a demo key.
-SIGNING_BACKEND = env("SIGNING_BACKEND", default="portal.signing.Pkcs12Signer")
-SIGNING_PKCS12_PATH = env("SIGNING_PKCS12_PATH", default=str(VAR_DIR / "signing" / "demo-agency.p12") if DEBUG else "")
-SIGNING_PKCS12_PASSPHRASE = env_secret("SIGNING_PKCS12_PASSPHRASE", default="")
+# (Not SIGNING_BACKEND: Django already uses that name for signing cookies.)
+DOCUMENT_SIGNING_BACKEND = env("DOCUMENT_SIGNING_BACKEND", default="portal.signing.Pkcs12Signer")
+DOCUMENT_SIGNING_PKCS12_PATH = env(
+    "DOCUMENT_SIGNING_PKCS12_PATH", default=str(VAR_DIR / "signing" / "demo-agency.p12") if DEBUG else ""
+)
+DOCUMENT_SIGNING_PKCS12_PASSPHRASE = env_secret("DOCUMENT_SIGNING_PKCS12_PASSPHRASE", default="")
 
 # --- INTEGRATIONS ----------------------------------------------------------------------------
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=3.0)

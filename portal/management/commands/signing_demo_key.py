@@ -7,7 +7,7 @@ from portal.signing import demo_signing_key_create
 
 
 class Command(BaseCommand):
-    help = "Create a self-signed demo signing key (PKCS#12) at SIGNING_PKCS12_PATH unless one exists (DEBUG only)."
+    help = "Create a self-signed demo signing key (PKCS#12) at DOCUMENT_SIGNING_PKCS12_PATH if none (DEBUG only)."
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Replace an existing key file.")
@@ -15,7 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("A demo signing key is for development only (DEBUG is off).")
-        path = Path(settings.SIGNING_PKCS12_PATH)
+        path = Path(settings.DOCUMENT_SIGNING_PKCS12_PATH)
         if path.exists() and not options["force"]:
             self.stdout.write(f"Demo signing key already at {path}")
             return
@@ -23,6 +23,6 @@ class Command(BaseCommand):
             path=path,
             common_name=f"{settings.MINISTRY_NAME} (demo signing key, not valid for real documents)",
             organisation=settings.MINISTRY_NAME,
-            passphrase=settings.SIGNING_PKCS12_PASSPHRASE or None,
+            passphrase=settings.DOCUMENT_SIGNING_PKCS12_PASSPHRASE or None,
         )
         self.stdout.write(self.style.SUCCESS(f"Demo signing key written to {path}"))

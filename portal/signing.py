@@ -7,8 +7,10 @@ settings; a hardware token (PKCS#11) or a remote-signing service can replace it 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -17,6 +19,20 @@ from typing import Protocol
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+
+
+def _run_outside_event_loop(call):
+    """Run CALL, which uses asyncio.run inside (pyHanko's sync API), even under a running loop.
+
+    pyHanko's synchronous functions start their own event loop; where one already runs in this
+    thread (an ASGI server, Playwright's sync API in tests) they fail, so run them in a thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
 
 
 class SigningError(Exception):
@@ -60,7 +76,7 @@ class Pkcs12Signer:
         try:
             writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
             meta = signers.PdfSignatureMetadata(field_name=field_name, reason=reason, location=location or None)
-            out = signers.sign_pdf(writer, meta, signer=self._signer)
+            out = _run_outside_event_loop(lambda: signers.sign_pdf(writer, meta, signer=self._signer))
         except Exception as exc:  # pyHanko raises many types for malformed input
             raise SigningError(f"the PDF could not be signed: {exc.__class__.__name__}") from exc
         return out.getvalue()
@@ -122,7 +138,7 @@ def verify_pdf(pdf: bytes, *, trusted_certificates_pem: list[bytes]) -> Verifica
     results = []
     for embedded in signatures:
         try:
-            status = validate_pdf_signature(embedded, context)
+            status = _run_outside_event_loop(lambda: validate_pdf_signature(embedded, context))  # noqa: B023
         except Exception:  # a mangled signature is simply not valid
             return Verification(True, False, False, False, True, "")
         # Anything appended after signing, beyond long-term-validation data, counts as a change.

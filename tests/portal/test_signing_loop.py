@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from portal.signing import Pkcs12Signer, demo_signing_key_create, verify_pdf
 from procedures.documents import render_pdf
@@ -18,4 +19,6 @@ def test_signing_and_verifying_under_a_running_event_loop(tmp_path):
         signed = signer.sign_pdf(pdf, field_name="KyDuyet", reason="kiểm thử")
         return verify_pdf(signed, trusted_certificates_pem=[signer.certificate_pem()])
 
-    assert asyncio.run(inside_a_loop()).ok
+    # A thread of its own, since this test process may already run Playwright's loop in the main thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(asyncio.run, inside_a_loop()).result().ok

@@ -60,8 +60,9 @@ def audit_record(
         object_id = object_id or str(obj.pk)
     actor_obj = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     # 1. Lock the head row: appends are serialised so each record chains to exactly one predecessor.
-    #    The head row is created by the migration that creates the table.
-    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        head = _chain_head_restore()
     record = AuditRecord(
         at=timezone.now(),
         actor=actor_obj,
@@ -81,6 +82,14 @@ def audit_record(
     record.save(force_insert=True)
     AuditChainHead.objects.filter(pk=1).update(last_hash=record.hash, count=head.count + 1)
     return record
+
+
+def _chain_head_restore() -> AuditChainHead:
+    """Recreate the head row (a migration makes it; a test-database flush removes it), locked."""
+    last = AuditRecord.objects.order_by("-id").values_list("hash", flat=True).first()
+    count = AuditRecord.objects.count()
+    AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": last or GENESIS, "count": count})
+    return AuditChainHead.objects.select_for_update().get(pk=1)
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,22 @@ MoH internal process QT.YDCT.11 as listed in domain.md §6.1 (MoH Decision 3621/
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from procedures.calendar import calendar_seed_year
+from procedures.catalogue import procedure_version_freeze
+from procedures.catalogue_io import catalogue_import
 from procedures.models import Agency, Procedure, StaffProfile
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (printed by make run; refused outside DEBUG)
 # Hypothetical identifier from Circular 04/2025's worked example (domain.md §2.1), not a real agency code.
 DEMO_AGENCY_CODE = "G18.001.02"
+
+SHIPPED_CATALOGUE = Path(__file__).resolve().parent / "data" / "moh-catalogue.json"
 
 DEMO_STAFF = [
     ("clerk", "Trần Thị", "Lan", StaffProfile.Role.RECEPTION_CLERK, "Chuyên viên Bộ phận Một cửa"),
@@ -36,7 +42,7 @@ def demo_data_load() -> dict[str, int]:
             "is_illustrative": True,
         },
     )
-    Procedure.objects.update_or_create(
+    demo_procedure, _ = Procedure.objects.update_or_create(
         code="QT.YDCT.11",
         defaults={
             "name": "Xét tặng giải thưởng Hải Thượng Lãn Ông",
@@ -51,6 +57,8 @@ def demo_data_load() -> dict[str, int]:
             "description": "Nộp tại Bộ phận tiếp nhận và trả kết quả của Bộ Y tế, qua bưu chính hoặc trực tuyến. "
             "Không thu phí.",
             "is_published": True,
+            "fees_known": True,
+            "source": "Quyết định 3621/QĐ-BYT ngày 24/11/2025 của Bộ Y tế (domain.md §6.1).",
         },
     )
     user_model = get_user_model()
@@ -67,4 +75,19 @@ def demo_data_load() -> dict[str, int]:
         StaffProfile.objects.update_or_create(user=user, defaults={"agency": agency, "role": role, "title": title})
     year = timezone.localdate().year
     holidays = sum(calendar_seed_year(year=y) for y in (year - 1, year, year + 1))
-    return {"users_created": created_users, "holidays_added": holidays}
+    # The shipped MoH catalogue (procedures/data/moh-catalogue.json): real codes and names,
+    # unknown values left empty, illustrative checklists, stages and forms labelled as such.
+    report = catalogue_import(content=SHIPPED_CATALOGUE.read_bytes(), filename=SHIPPED_CATALOGUE.name)
+    if not report.ok:
+        raise RuntimeError("; ".join(str(e) for e in report.errors))
+    procedure_version_freeze(procedure=demo_procedure)
+    from places.services import admin_units_load
+
+    units = admin_units_load()
+    return {
+        "users_created": created_users,
+        "holidays_added": holidays,
+        "catalogue_created": report.created,
+        "catalogue_updated": report.updated,
+        "administrative_units": units["units"],
+    }

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from portal.audit import audit_record
-from procedures.models import Dossier, Procedure, StaffProfile
+from procedures.models import Agency, Dossier, Procedure, StaffProfile
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -73,3 +73,54 @@ def personal_data_read(*, actor: AbstractBaseUser, dossiers: Iterable[Dossier], 
             object_id=str(ids[0]) if len(ids) == 1 else "",
             data={"dossiers": ids, "purpose": purpose},
         )
+
+
+# --- Catalogue search ----------------------------------------------------------------------------
+
+
+def procedure_search(
+    *,
+    q: str = "",
+    sector: str = "",
+    agency: str = "",
+    service_level: str = "",
+    applicant_type: str = "",
+) -> QuerySet[Procedure]:
+    """Published procedures matching every word of Q (case, diacritics and đ ignored) and the filters.
+
+    Each word is a substring test on the normalised `search_text` column, which a trigram GIN
+    index serves on PostgreSQL.
+    """
+    from procedures.text import search_normalise
+
+    qs = procedure_list_published()
+    for word in search_normalise(q).split()[:8]:
+        qs = qs.filter(search_text__contains=word)
+    if sector:
+        qs = qs.filter(sector=sector)
+    if agency:
+        qs = qs.filter(agency__code=agency)
+    if service_level:
+        qs = qs.filter(service_level=service_level)
+    if applicant_type in (Procedure.ApplicantType.CITIZEN, Procedure.ApplicantType.ORGANISATION):
+        qs = qs.filter(applicant_type__in=[applicant_type, Procedure.ApplicantType.BOTH])
+    return qs
+
+
+def procedure_facets() -> dict[str, list]:
+    """The sectors and agencies that have published procedures, for the filter menus."""
+    published = Procedure.objects.filter(is_published=True)
+    sectors = list(published.exclude(sector="").values_list("sector", flat=True).distinct().order_by("sector"))
+    agencies = list(
+        Agency.objects.filter(procedure__is_published=True).distinct().order_by("name").values("code", "name")
+    )
+    return {"sectors": sectors, "agencies": agencies}
+
+
+def procedure_get_published_detail(*, pk: int) -> Procedure:
+    """A published procedure with its stages, fees and checklist loaded."""
+    qs = procedure_list_published().prefetch_related("stages", "fees", "documents")
+    try:
+        return qs.get(pk=pk)
+    except Procedure.DoesNotExist as exc:
+        raise Http404 from exc

@@ -74,14 +74,20 @@ def dossier_submit(
     document_title: str,
 ) -> Dossier:
     """Create a submitted online dossier with its document; return it with its reference."""
-    if not procedure.is_published:
+    if not procedure.can_apply_online:
         raise ApplicationError(_("This procedure is not open for online applications."))
+    from procedures.catalogue import procedure_version_freeze
+
+    # Pin the dossier to the configuration the applicant saw (a new version only if it changed; no
+    # lock in the usual case, and never held while the document is stored).
+    version = procedure_version_freeze(procedure=procedure)
     for attempt in range(5):
         try:
             with transaction.atomic():
                 dossier = Dossier.objects.create(
                     reference=_new_reference(),
                     procedure=procedure,
+                    procedure_version=version,
                     agency=procedure.agency,
                     applicant=applicant_user,
                     applicant_name=applicant.name,
@@ -112,7 +118,7 @@ def dossier_submit(
                     action="dossier.submit",
                     actor=applicant_user,
                     obj=dossier,
-                    data={"reference": dossier.reference, "procedure": procedure.code},
+                    data={"reference": dossier.reference, "procedure": procedure.code, "version": version.number},
                 )
                 return dossier
         except IntegrityError:
@@ -178,7 +184,7 @@ def dossier_receive(*, dossier_id: int, actor: AbstractBaseUser) -> Dossier:
         profile = _staff_profile(actor)
         dossier = (
             Dossier.objects.select_for_update(of=("self",))
-            .select_related("procedure", "agency")
+            .select_related("procedure", "agency", "procedure_version")
             .filter(pk=dossier_id, agency_id=profile.agency_id)
             .first()
         )
@@ -190,6 +196,10 @@ def dossier_receive(*, dossier_id: int, actor: AbstractBaseUser) -> Dossier:
             raise ApplicationError(
                 _("Dossier %(code)s has already been received.") % {"code": dossier.code or dossier.reference}
             )
+        version = dossier.procedure_version
+        time_limit_days = version.time_limit_days if version is not None else dossier.procedure.time_limit_days
+        if time_limit_days is None:
+            raise ApplicationError(_("The time limit of this procedure is not configured; the due date cannot be set."))
         now = timezone.now()
         from_state = dossier.state
         code = _dossier_code_issue(agency_code=dossier.agency.code, received_at=now)
@@ -197,7 +207,7 @@ def dossier_receive(*, dossier_id: int, actor: AbstractBaseUser) -> Dossier:
             code=code,
             at=now,
             by=actor,
-            due_at=calendar.due_at(received_at=now, working_days=dossier.procedure.time_limit_days),
+            due_at=calendar.due_at(received_at=now, working_days=time_limit_days),
             rule_version=RULE_VERSION,
         )
         dossier.save()

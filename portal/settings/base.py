@@ -344,3 +344,6 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# --- CATALOGUE --- (issue 3: procedure catalogue and administrative units)
+INSTALLED_APPS += ["places"]  # administrative units after the 2025 reform, legacy units, old->new mapping

@@ -83,3 +83,13 @@ def test_tampering_is_found_and_the_first_broken_link_reported():
     assert report.checked == 2
     with pytest.raises(CommandError, match=f"record {records[2].pk}"):
         call_command("audit_verify")
+
+
+def test_a_lost_chain_head_is_restored_from_the_last_record_not_from_genesis():
+    from portal.models import AuditChainHead
+
+    first = write(2)
+    AuditChainHead.objects.all().delete()
+    later = write(1)[0]
+    assert later.prev_hash == first[-1].hash
+    assert audit_chain_verify().ok

@@ -112,11 +112,10 @@ def test_state_cannot_be_assigned_directly(submitted_dossier):
         submitted_dossier.state = Dossier.State.RECEIVED
 
 
-def test_due_date_of_a_dossier_received_on_a_friday_afternoon_skips_the_weekend(
-    submitted_dossier, clerk_lan, procedure
-):
-    procedure.time_limit_days = 1
+def test_due_date_of_a_dossier_received_on_a_friday_afternoon_skips_the_weekend(request, clerk_lan, procedure):
+    procedure.time_limit_days = 1  # set before submission: the dossier is pinned to this version
     procedure.save()
+    submitted_dossier = request.getfixturevalue("submitted_dossier")
     friday = dt.datetime(2026, 11, 27, 10, 30, tzinfo=VN)
     with mock.patch("django.utils.timezone.now", return_value=friday):
         dossier = dossier_receive(dossier_id=submitted_dossier.pk, actor=clerk_lan)

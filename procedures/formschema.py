@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator
 
 FORMAT_VERSION = 1
@@ -98,47 +99,74 @@ def _where(path) -> str:
     return out or "(root)"
 
 
+def _explain(err) -> str:
+    """Return the jsonschema error ERR in the user's language (jsonschema itself speaks English)."""
+    value, instance = err.validator_value, err.instance
+    if err.validator == "required" and isinstance(instance, dict):
+        missing = ", ".join(f"'{k}'" for k in value if k not in instance)
+        return _("%(keys)s is a required property") % {"keys": missing}
+    if err.validator == "type":
+        return _("%(value)s is not of type %(type)s") % {"value": repr(instance), "type": value}
+    if err.validator == "enum":
+        return _("%(value)s is not one of %(allowed)s") % {
+            "value": repr(instance),
+            "allowed": ", ".join(map(str, value)),
+        }
+    if err.validator == "additionalProperties" and isinstance(instance, dict):
+        known = set(err.schema.get("properties", {}))
+        return _("unknown key(s): %(keys)s") % {"keys": ", ".join(sorted(k for k in instance if k not in known))}
+    if err.validator in ("minItems", "minLength"):
+        return _("must have at least %(n)s item(s) or character(s)") % {"n": value}
+    if err.validator == "pattern":
+        return _("%(value)s does not have the expected form") % {"value": repr(instance)}
+    return _("is not valid (%(detail)s)") % {"detail": err.message}
+
+
 def _check_fields(fields: list[dict], prefix: str, problems: list[str]) -> None:
     seen: set[str] = set()
     for index, field in enumerate(fields):
         where = f"{prefix}[{index}]"
         name = field["name"]
         if name in seen:
-            problems.append(f"{where}.name: duplicate field name '{name}'")
+            problems.append(f"{where}.name: " + _("duplicate field name '%(name)s'") % {"name": name})
         ftype = field["type"]
         if ftype == "choice" and not field.get("options"):
-            problems.append(f"{where}.options: a choice field needs options")
+            problems.append(f"{where}.options: " + _("a choice field needs options"))
         if ftype != "choice" and "options" in field:
-            problems.append(f"{where}.options: only a choice field has options")
+            problems.append(f"{where}.options: " + _("only a choice field has options"))
         if ftype == "group":
             if not field.get("fields"):
-                problems.append(f"{where}.fields: a repeating group needs its fields")
+                problems.append(f"{where}.fields: " + _("a repeating group needs its fields"))
             else:
                 _check_fields(field["fields"], f"{where}.fields", problems)
             if "min" in field and "max" in field and field["min"] > field["max"]:
-                problems.append(f"{where}.min: larger than max")
+                problems.append(f"{where}.min: " + _("larger than max"))
         elif "fields" in field:
-            problems.append(f"{where}.fields: only a group has fields")
+            problems.append(f"{where}.fields: " + _("only a group has fields"))
         rule = field.get("validation", {})
         if "min" in rule and "max" in rule and rule["min"] > rule["max"]:
-            problems.append(f"{where}.validation.min: larger than max")
+            problems.append(f"{where}.validation.min: " + _("larger than max"))
         if "pattern" in rule:
             import re
 
             try:
                 re.compile(rule["pattern"])
             except re.error as exc:
-                problems.append(f"{where}.validation.pattern: not a valid regular expression ({exc})")
+                problems.append(
+                    f"{where}.validation.pattern: " + _("not a valid regular expression (%(error)s)") % {"error": exc}
+                )
         cond = field.get("show_if")
         if cond and cond["field"] not in seen:
-            problems.append(f"{where}.show_if.field: '{cond['field']}' is not an earlier field")
+            problems.append(
+                f"{where}.show_if.field: " + _("'%(name)s' is not an earlier field") % {"name": cond["field"]}
+            )
         seen.add(name)
 
 
 def form_schema_errors(schema: Any) -> list[str]:
     """Return every problem of SCHEMA as 'where: what' (empty when the schema is valid)."""
     problems = [
-        f"{_where(err.absolute_path)}: {err.message}"
+        f"{_where(err.absolute_path)}: {_explain(err)}"
         for err in sorted(_VALIDATOR.iter_errors(schema), key=lambda e: list(map(str, e.absolute_path)))
     ]
     if problems:

@@ -279,8 +279,23 @@ def test_each_broken_form_schema_is_reported_with_where(mutate, expected):
 
     schema = copy.deepcopy(GOOD_SCHEMA)
     mutate(schema)
-    errors = form_schema_errors(schema)
+    with translation.override("en"):
+        errors = form_schema_errors(schema)
     assert any(expected in e for e in errors), errors
+
+
+def test_form_schema_problems_are_told_in_vietnamese():
+    import copy
+
+    schema = copy.deepcopy(GOOD_SCHEMA)
+    schema.pop("version")
+    schema["fields"][0].pop("options")
+    with translation.override("vi"):
+        assert any("'version' là trường bắt buộc" in e for e in form_schema_errors(schema))
+    schema = copy.deepcopy(GOOD_SCHEMA)
+    schema["fields"][0].pop("options")
+    with translation.override("vi"):
+        assert form_schema_errors(schema) == ["fields[0].options: trường lựa chọn phải có các phương án"]
 
 
 # --- shipped data and generator -------------------------------------------------------------------

@@ -28,7 +28,7 @@ MAKEMESSAGES_ARGS := -l vi -l en --domain django --extension html,txt,py --add-l
 	--ignore var --ignore tests --ignore bench --ignore docs --ignore scripts --ignore node_modules
 COMPILEMESSAGES_ARGS := --ignore .venv --ignore var --ignore node_modules --ignore .git
 
-.PHONY: help run test lint format messages check-messages deploy-check clean distclean install install-dev system-check
+.PHONY: help run test soak lint format messages check-messages deploy-check clean distclean install install-dev system-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -38,6 +38,11 @@ run: system-check install ## start the portal with demo data, worker, beat and s
 
 test: install-dev ## run the whole test suite (SQLite unless DATABASE_URL is set)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+soak: install-dev ## longer DVCQG delivery fault runs: 3 fault rounds, 3,000 changes over 300 dossiers (bounded: 15 min)
+	FAULT_ROUNDS=$${FAULT_ROUNDS:-3} FAULT_CHANGES=$${FAULT_CHANGES:-3000} FAULT_DOSSIERS=$${FAULT_DOSSIERS:-300} \
+		FAULT_RECOVERY_SECONDS=$${FAULT_RECOVERY_SECONDS:-300} \
+		timeout --signal=INT --kill-after=60 900 $(VENV)/bin/pytest -q -s tests/integrations/test_delivery_faults.py
 
 lint: install-dev ## ruff check + ruff format --check
 	$(VENV)/bin/ruff check .

@@ -90,4 +90,8 @@ def browser_context_args(browser_context_args):
 # pytest can rewrite them, and test modules that also list them in `pytest_plugins` then trigger
 # PytestAssertRewriteWarning.) tests.fixtures.national_portal: national_portal_simulator;
 # tests.fixtures.vneid: vneid_simulator.
-pytest_plugins = ["tests.fixtures.national_portal", "tests.fixtures.vneid"]
+pytest_plugins = [
+    "tests.fixtures.national_portal",
+    "tests.fixtures.vneid",
+    "tests.fixtures.population_registry",
+]

@@ -1,4 +1,4 @@
-"""The outbox delivery ledger in the admin: read-only rows, one action to replay dead letters."""
+"""The outbox delivery ledger (read-only, one action to replay dead letters) and the DVCQG reconciliation reports."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from integrations.models import OutboxMessage
+from integrations.models import NationalPortalReconciliation, OutboxMessage
 from integrations.outbox import outbox_replay
 
 if TYPE_CHECKING:
@@ -97,4 +97,59 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: OutboxMessage | None = None) -> bool:
         """Refuse: the ledger is kept."""
+        return False
+
+
+@admin.register(NationalPortalReconciliation)
+class NationalPortalReconciliationAdmin(admin.ModelAdmin):
+    """Daily reports comparing DVCQG with our latest delivered dossier states: read-only."""
+
+    list_display = (
+        "started_at",
+        "period_start",
+        "period_end",
+        "checked",
+        "matching",
+        "repaired",
+        "missing",
+        "portal_ahead",
+        "portal_behind",
+        "in_flight",
+        "errors",
+    )
+    date_hierarchy = "started_at"
+    ordering = ("-started_at",)
+    fields = (
+        "started_at",
+        "finished_at",
+        "period_start",
+        "period_end",
+        "checked",
+        "matching",
+        "repaired",
+        "missing",
+        "portal_ahead",
+        "portal_behind",
+        "in_flight",
+        "errors",
+        "pretty_differences",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("differing dossiers"))
+    def pretty_differences(self, obj: NationalPortalReconciliation) -> str:
+        """Return the differing dossiers as indented JSON (codes, statuses and times only)."""
+        return format_html("<pre>{}</pre>", json.dumps(obj.differences, ensure_ascii=False, indent=2))
+
+    # Reports are written by the reconciliation task only.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Refuse: reports are written by the reconciliation task."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: NationalPortalReconciliation | None = None) -> bool:
+        """Refuse: reports are kept as written."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: NationalPortalReconciliation | None = None) -> bool:
+        """Refuse: reports are kept."""
         return False

@@ -39,3 +39,34 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.key} #{self.sequence} ({self.state})"
+
+
+class NationalPortalReconciliation(models.Model):
+    """One comparison of our latest delivered state per dossier with DVCQG's (TraCuuHoSo), and its repairs."""
+
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    period_start = models.DateTimeField(_("period start"))
+    period_end = models.DateTimeField(_("period end"))
+    checked = models.PositiveIntegerField(_("checked"), default=0)
+    matching = models.PositiveIntegerField(_("matching"), default=0)
+    repaired = models.PositiveIntegerField(_("re-sent"), default=0)
+    missing = models.PositiveIntegerField(_("missing on the portal"), default=0)
+    portal_ahead = models.PositiveIntegerField(_("portal ahead"), default=0)
+    portal_behind = models.PositiveIntegerField(_("portal behind"), default=0)
+    in_flight = models.PositiveIntegerField(_("still in delivery"), default=0)
+    errors = models.PositiveIntegerField(_("look-up errors"), default=0)
+    # [{"key", "kind", "ours": {...}, "portal": {...} | null, "repaired": bool, "error"?}]
+    differences = models.JSONField(_("differing dossiers"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("national portal reconciliation")
+        verbose_name_plural = _("national portal reconciliations")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.period_start:%Y-%m-%d %H:%M} – {self.period_end:%Y-%m-%d %H:%M}"
+
+
+# Population gateway and reconciliation models (issue 5) live in their own module.
+from integrations.gateway_models import *  # noqa: E402, F403

@@ -5,7 +5,8 @@ Rules (docs/decisions/0003-national-portal-outbox.md):
 1. A message is claimed with a compare-and-swap UPDATE (pending and due, or sending with an
    expired lease -> sending with a new lease), so two workers never send it at the same time.
 2. Per (topic, key) messages go out in sequence order: one is sent only when every earlier one
-   is delivered; delivering one kicks the next.
+   is delivered; delivering one kicks the next. A delivery carries a batch: the message plus other
+   due messages first in line for their own keys (one per key), in the same receiver calls.
 3. A transient failure puts the message back to pending with exponential backoff and jitter; the
    periodic sweeper re-kicks due messages. A permanent failure, or too many attempts, makes it a
    dead letter (logged as an error) that an operator can replay.
@@ -17,6 +18,7 @@ import logging
 import os
 import random
 import socket
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
@@ -53,8 +55,15 @@ def outbox_enqueue(*, topic: str, key: str, payload: dict[str, Any], event_id: s
     message = OutboxMessage.objects.create(
         topic=topic, key=key, sequence=last + 1, idempotency_key=idempotency_key, payload=payload
     )
-    transaction.on_commit(partial(outbox_kick, message_id=message.pk))
+    transaction.on_commit(partial(_kick_if_first_in_line, message=message))
     return message
+
+
+def _kick_if_first_in_line(*, message: OutboxMessage) -> None:
+    # After commit: a message behind an undelivered one is kicked by that one's delivery, which
+    # looks for followers after it is recorded, so it sees this committed row; no task is needed.
+    if not _earlier_undelivered(topic=message.topic, key=message.key, sequence=message.sequence):
+        outbox_kick(message_id=message.pk)
 
 
 def outbox_kick(*, message_id: int) -> bool:
@@ -105,6 +114,10 @@ def outbox_backoff_seconds(*, attempts: int) -> float:
 
 def _lease() -> timedelta:
     # A lease outlives the task's hard time limit: once it has expired the claimant is dead.
+    # OUTBOX_LEASE_SECONDS may shorten it where deliveries are bounded by short HTTP timeouts.
+    configured = getattr(settings, "OUTBOX_LEASE_SECONDS", None)
+    if configured:
+        return timedelta(seconds=configured)
     return timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", None) or 300) + timedelta(seconds=60)
 
 
@@ -120,11 +133,81 @@ def _earlier_undelivered(*, topic: str, key: str, sequence: int) -> bool:
     )
 
 
-def outbox_deliver(*, message_id: int) -> str:
-    """Deliver MESSAGE_ID if it is due and its turn; return what happened (for logs and tests)."""
+def _claimable(now) -> Q:
+    return Q(state=State.PENDING, next_attempt_at__lte=now) | Q(state=State.SENDING, lease_until__lt=now)
+
+
+def _first_in_line() -> Exists:
+    earlier_open = OutboxMessage.objects.filter(
+        topic=OuterRef("topic"), key=OuterRef("key"), sequence__lt=OuterRef("sequence")
+    ).exclude(state=State.DELIVERED)
+    return ~Exists(earlier_open)
+
+
+def _claim_due(*, topic: str, lease_until, limit: int, exclude_key: str | None = None) -> list[OutboxMessage]:
+    """Claim up to LIMIT due messages of TOPIC that are first in line for their keys.
+
+    One message per key at most: only the first undelivered message of a key is ever claimable, so
+    a batch never carries two changes of one dossier and the order per key holds.
+    """
+    if limit <= 0:
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        # SKIP LOCKED on PostgreSQL: two workers building batches at once take different rows.
+        # SQLite ignores it (its writers are serialised anyway).
+        due = OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            _claimable(now), topic=topic
+        )
+        if exclude_key is not None:
+            due = due.exclude(key=exclude_key)
+        candidates = list(
+            # Oldest first by id: an index walk that stops after LIMIT heads, even with a large backlog.
+            due.filter(_first_in_line()).order_by("pk").values_list("pk", flat=True)[:limit]
+        )
+        if not candidates:
+            return []
+        OutboxMessage.objects.filter(_claimable(now), pk__in=candidates).update(
+            state=State.SENDING, lease_until=lease_until, attempts=F("attempts") + 1
+        )
+        claimed = OutboxMessage.objects.filter(pk__in=candidates, state=State.SENDING, lease_until=lease_until)
+        return list(claimed.order_by("pk"))
+
+
+def _send(batch: list[OutboxMessage]) -> dict[int, Exception | None]:
+    """Send BATCH through its topic's handler; return each message's failure (None: acknowledged)."""
     from integrations.outbox_handlers import outbox_handler_for  # late import keeps the model import light
 
-    message = OutboxMessage.objects.filter(pk=message_id).first()
+    try:
+        failures = outbox_handler_for(batch[0].topic)(batch)
+    except Exception as exc:
+        if len(batch) > 1 and getattr(exc, "permanent", False) is True:
+            # The portal refused the whole call, perhaps for one record: send each alone, so only
+            # the bad one becomes a dead letter and the others are not blocked behind it.
+            outcomes: dict[int, Exception | None] = {}
+            for message in batch:
+                outcomes.update(_send([message]))
+            return outcomes
+        return {message.pk: exc for message in batch}
+    return {message.pk: failures.get(message.pk) for message in batch}
+
+
+def outbox_deliver(*, message_id: int) -> str:
+    """Deliver MESSAGE_ID (with other due messages of its topic) if it is due and its turn.
+
+    Return what happened to MESSAGE_ID (for logs and tests).
+    """
+    # 0. Cheap exit for redundant tasks (already delivered, or in another worker's batch): one query.
+    now = timezone.now()
+    row = OutboxMessage.objects.filter(pk=message_id).values("state", "lease_until", "next_attempt_at").first()
+    if row is None:
+        return "missing"
+    if not (
+        (row["state"] == State.PENDING and row["next_attempt_at"] <= now)
+        or (row["state"] == State.SENDING and row["lease_until"] is not None and row["lease_until"] < now)
+    ):
+        return "not_claimed"
+    message = OutboxMessage.objects.filter(pk=message_id).defer("payload").first()
     if message is None:
         return "missing"
     # 1. Its turn? Earlier messages of the key go first; the last of them to be delivered kicks this one.
@@ -135,37 +218,104 @@ def outbox_deliver(*, message_id: int) -> str:
     lease_until = now + _lease()
     claimed = (
         OutboxMessage.objects.filter(pk=message_id)
-        .filter(Q(state=State.PENDING, next_attempt_at__lte=now) | Q(state=State.SENDING, lease_until__lt=now))
+        .filter(_claimable(now))
         .update(state=State.SENDING, lease_until=lease_until, attempts=F("attempts") + 1)
     )
     if not claimed:
         return "not_claimed"
     message.refresh_from_db()
-    ours = OutboxMessage.objects.filter(pk=message_id, state=State.SENDING, lease_until=lease_until)
-    # 3. Send it.
-    try:
-        outbox_handler_for(message.topic)(message)
-    except Exception as exc:
-        return _record_failure(message=message, ours=ours, exc=exc)
-    # 4. Record the delivery (the receiver acknowledged it, so it stands even if our lease ran out).
-    OutboxMessage.objects.filter(pk=message_id, state=State.SENDING).update(
-        state=State.DELIVERED,
-        delivered_at=timezone.now(),
-        delivered_by=_worker_id(),
-        lease_until=None,
-        last_error="",
+    # 3. Batch: other dossiers' due messages ride in the same portal calls (one per key).
+    companions = _claim_due(
+        topic=message.topic, lease_until=lease_until, limit=_batch_size() - 1, exclude_key=message.key
     )
-    # 5. Kick the next message of the key, if it is waiting.
+    results, delivered = _deliver_batch([message, *companions], lease_until=lease_until)
+    # 4. Drain a backlog: while batches go out full, keep taking due messages (within a time budget),
+    # so one task does the work of many. A batch that was not full took every due message there was;
+    # later ones have their own tasks, so a steady trickle never keeps a worker process to itself.
+    deadline = time.monotonic() + float(getattr(settings, "OUTBOX_DRAIN_SECONDS", 0) or 0)
+    full = len(companions) + 1 >= _batch_size()
+    last_round = delivered
+    while last_round and full:
+        if time.monotonic() >= deadline:
+            # Out of budget with work left: another task carries on (the kicks above rely on it).
+            _kick_next_due(topic=message.topic)
+            break
+        lease_until = timezone.now() + _lease()
+        batch = _claim_due(topic=message.topic, lease_until=lease_until, limit=_batch_size())
+        if not batch:
+            break
+        full = len(batch) >= _batch_size()
+        _, last_round = _deliver_batch(batch, lease_until=lease_until)
+        delivered += last_round
+    # 5. Kick the next message of each delivered key, if it is (still) waiting.
+    if delivered:
+        _kick_followers(delivered)
+    return results.get(message.pk, "delivered")
+
+
+def _deliver_batch(batch: list[OutboxMessage], *, lease_until) -> tuple[dict[int, str], list[OutboxMessage]]:
+    """Send BATCH (claimed with LEASE_UNTIL); record each outcome; return failures by id and the delivered."""
+    # A message counts as delivered only if the calls that carried it were acknowledged.
+    outcomes = _send(batch)
+    results: dict[int, str] = {}
+    delivered = [m for m in batch if outcomes[m.pk] is None]
+    for failed in batch:
+        exc = outcomes[failed.pk]
+        if exc is not None:
+            ours = OutboxMessage.objects.filter(pk=failed.pk, state=State.SENDING, lease_until=lease_until)
+            results[failed.pk] = _record_failure(message=failed, ours=ours, exc=exc)
+    if delivered:
+        # The receiver acknowledged them, so this stands even if our lease ran out.
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in delivered], state=State.SENDING).update(
+            state=State.DELIVERED,
+            delivered_at=timezone.now(),
+            delivered_by=_worker_id(),
+            lease_until=None,
+            last_error="",
+        )
+    return results, delivered
+
+
+def _kick_next_due(*, topic: str) -> None:
+    now = timezone.now()
     following = (
-        OutboxMessage.objects.filter(topic=message.topic, key=message.key, sequence__gt=message.sequence)
-        .exclude(state=State.DELIVERED)
-        .order_by("sequence")
-        .values_list("pk", "state")
+        OutboxMessage.objects.filter(_claimable(now), topic=topic)
+        .filter(_first_in_line())
+        .order_by("pk")
+        .values_list("pk", flat=True)
         .first()
     )
-    if following is not None and following[1] == State.PENDING:
-        outbox_kick(message_id=following[0])
-    return "delivered"
+    if following is not None:
+        outbox_kick(message_id=following)
+
+
+def _batch_size() -> int:
+    return max(1, int(getattr(settings, "OUTBOX_BATCH_SIZE", 1)))
+
+
+def _kick_followers(delivered: list[OutboxMessage]) -> None:
+    """Queue the next message of each delivered key that is due: one task per batch of them.
+
+    A task takes its message plus other due first-in-line messages as companions and drains, so one
+    kick per OUTBOX_BATCH_SIZE followers covers them; a kicked message another worker took already
+    is part of that worker's drain.
+    """
+    topic = delivered[0].topic
+    after = {m.key: m.sequence for m in delivered}
+    nearest: dict[str, tuple[int, int, str, Any]] = {}
+    rows = (
+        OutboxMessage.objects.filter(topic=topic, key__in=list(after))
+        .exclude(state=State.DELIVERED)
+        .values_list("key", "sequence", "pk", "state", "next_attempt_at")
+    )
+    for key, sequence, pk, state, due_at in rows:
+        if sequence > after[key] and (key not in nearest or sequence < nearest[key][0]):
+            nearest[key] = (sequence, pk, state, due_at)
+    now = timezone.now()
+    # Followers still in backoff are the sweeper's, when they are due.
+    due = sorted(pk for _seq, pk, state, due_at in nearest.values() if state == State.PENDING and due_at <= now)
+    for pk in due[:: _batch_size()]:
+        outbox_kick(message_id=pk)
 
 
 def _record_failure(*, message: OutboxMessage, ours: QuerySet[OutboxMessage], exc: Exception) -> str:
@@ -206,22 +356,24 @@ def _record_failure(*, message: OutboxMessage, ours: QuerySet[OutboxMessage], ex
 
 
 def outbox_sweep(*, limit: int = 500) -> int:
-    """Queue every due message that is first in line for its key; return how many were queued."""
+    """Queue the due messages that are first in line for their keys; return how many tasks were queued.
+
+    One task per OUTBOX_BATCH_SIZE of them and topic: each task takes companions and drains.
+    """
     now = timezone.now()
-    earlier_open = OutboxMessage.objects.filter(
-        topic=OuterRef("topic"), key=OuterRef("key"), sequence__lt=OuterRef("sequence")
-    ).exclude(state=State.DELIVERED)
     due = list(
-        OutboxMessage.objects.filter(
-            Q(state=State.PENDING, next_attempt_at__lte=now) | Q(state=State.SENDING, lease_until__lt=now)
-        )
-        .filter(~Exists(earlier_open))
+        OutboxMessage.objects.filter(_claimable(now))
+        .filter(_first_in_line())
         .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "topic")[:limit]
     )
+    by_topic: dict[str, list[int]] = {}
+    for pk, topic in due:
+        by_topic.setdefault(topic, []).append(pk)
     queued = 0
-    for pk in due:
-        if not outbox_kick(message_id=pk):
-            break  # the broker is down: the next sweep tries again
-        queued += 1
+    for pks in by_topic.values():
+        for pk in pks[:: _batch_size()]:
+            if not outbox_kick(message_id=pk):
+                return queued  # the broker is down: the next sweep tries again
+            queued += 1
     return queued

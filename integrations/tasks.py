@@ -21,3 +21,12 @@ def outbox_deliver_task(message_id: int) -> str:
 def outbox_sweep_task() -> int:
     """Queue every due outbox message that is first in line for its key."""
     return outbox_sweep()
+
+
+# Daily (beat, CELERY_BEAT_SCHEDULE "national-portal-reconciliation"); a late copy is still useful.
+@shared_task(ignore_result=True)
+def national_portal_reconcile_task() -> int:
+    """Compare DVCQG with our latest delivered dossier states of the last day; re-send what differs."""
+    from integrations.national_portal.reconcile import national_portal_reconcile
+
+    return national_portal_reconcile().pk

@@ -9,6 +9,7 @@ from portal import views
 
 api_v1 = [
     path("", include("procedures.api_urls")),
+    path("", include("integrations.api_urls")),
 ]
 
 urlpatterns = [
@@ -22,4 +23,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("procedures/", include("procedures.urls")),
     path("me/", include("citizens.urls")),
+    path("reconciliation/", include("integrations.reconciliation_urls")),
 ]

@@ -331,6 +331,50 @@ SIMULATORS = {
 }
 HEALTHZ_CHECK_SIMULATORS = env.bool("HEALTHZ_CHECK_SIMULATORS", default=True)
 
+# --- POPULATION GATEWAY ----------------------------------------------------------------------
+# Population database (C06) adapter behind the one gateway (integrations/gateway.py, issue 5).
+POPULATION_REGISTRY_BACKEND = env(
+    "POPULATION_REGISTRY_BACKEND", default="integrations.population_registry.http.HttpPopulationRegistry"
+)
+POPULATION_REGISTRY_URL = env("POPULATION_REGISTRY_URL", default="http://127.0.0.1:8103")
+POPULATION_REGISTRY_SERVICE_CODE = env("POPULATION_REGISTRY_SERVICE_CODE", default="033")  # MaDVC / MaDichVu
+POPULATION_REGISTRY_INTEGRATION_CODE = env("POPULATION_REGISTRY_INTEGRATION_CODE", default="BYT-MOTCUA")  # MaTichHop
+POPULATION_REGISTRY_UNIT_CODE = env("POPULATION_REGISTRY_UNIT_CODE", default="000.00.00.G18")  # MaDonVi
+POPULATION_REGISTRY_TIMEOUT = env.float("POPULATION_REGISTRY_TIMEOUT", default=10.0)
+POPULATION_REGISTRY_RETRIES = env.int("POPULATION_REGISTRY_RETRIES", default=2)
+POPULATION_REGISTRY_BULK_SIZE = env.int("POPULATION_REGISTRY_BULK_SIZE", default=2000)
+GATEWAY_CACHE_SECONDS = env.int("GATEWAY_CACHE_SECONDS", default=60)
+GATEWAY_BREAKER_FAILURES = env.int("GATEWAY_BREAKER_FAILURES", default=5)
+GATEWAY_BREAKER_RESET_SECONDS = env.float("GATEWAY_BREAKER_RESET_SECONDS", default=30.0)
+# Header with the client certificate SHA-256 fingerprint, set by the TLS proxy (empty: certificates off).
+GATEWAY_CLIENT_CERT_HEADER = env("GATEWAY_CLIENT_CERT_HEADER", default="")
+GATEWAY_BULK_MAX_RECORDS = env.int("GATEWAY_BULK_MAX_RECORDS", default=1000)
+RECONCILIATION_CHUNK_SIZE = env.int("RECONCILIATION_CHUNK_SIZE", default=2000)
+RECONCILIATION_REQUEUE_SECONDS = env.int("RECONCILIATION_REQUEUE_SECONDS", default=600)
+RECONCILIATION_MAX_RETRIES = env.int("RECONCILIATION_MAX_RETRIES", default=5)
+SIMULATORS["population_registry"] = POPULATION_REGISTRY_URL
+CELERY_IMPORTS = ("integrations.reconciliation_tasks",)
+CELERY_BEAT_SCHEDULE["reconciliation-sweeper"] = {
+    "task": "integrations.reconciliation_tasks.reconciliation_sweep_task",
+    "schedule": 60.0,
+}
+# --- END POPULATION GATEWAY ------------------------------------------------------------------
+
+# --- NATIONAL PORTAL -------------------------------------------------------------------------
+# Outbox relay batching and leases, daily reconciliation with DVCQG (issue 8; docs/decisions/0003).
+from celery.schedules import crontab  # noqa: E402  (kept inside this block)
+
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=50)  # records per DVCQG call (the simulator takes 100)
+OUTBOX_LEASE_SECONDS = env.float("OUTBOX_LEASE_SECONDS", default=0.0)  # 0: CELERY_TASK_TIME_LIMIT + 60 s
+OUTBOX_DRAIN_SECONDS = env.float("OUTBOX_DRAIN_SECONDS", default=5.0)  # a task keeps taking due batches this long
+NATIONAL_PORTAL_RECONCILE_CONCURRENCY = env.int("NATIONAL_PORTAL_RECONCILE_CONCURRENCY", default=4)
+NATIONAL_PORTAL_RECONCILE_HOURS = env.int("NATIONAL_PORTAL_RECONCILE_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["national-portal-reconciliation"] = {
+    "task": "integrations.tasks.national_portal_reconcile_task",
+    "schedule": crontab(hour=2, minute=30),  # daily, in CELERY_TIMEZONE; covers the previous 24 h
+}
+# --- END NATIONAL PORTAL ---------------------------------------------------------------------
+
 # --- LOGGING ---------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

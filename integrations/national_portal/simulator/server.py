@@ -11,7 +11,17 @@ exactly as received (never de-duplicated); ``POST /_sim/reset``; ``POST /_sim/fa
 matching requests with that HTTP status, or with HTTP 200 and that error code, without processing
 them), ``{"lose_answer_next": N, "service": ...}`` (process the next N matching requests but answer
 504, as if the answer was lost on the way back), ``{"delay_ms": M}`` (delay every protocol answer),
-``{"expire_sessions": true}``; ``{"clear": true}`` removes all faults.
+``{"expire_sessions": true}``; ``{"clear": true}`` removes all faults. More fault modes, each taking
+``N`` and an optional ``service``: ``{"timeout_next": N, "timeout_ms": 15000}`` (process the request, then hold
+the answer longer than the client waits: the client gave up, the portal did the work), ``{"slow_next": N,
+"slow_ms": 1500}`` (answer late but within the timeout), ``{"accept_and_lose_next": N}`` (answer "00" but
+record nothing), ``{"accept_twice_next": N}`` (apply the request twice and keep it twice in the request
+log, as if a retry on the way doubled it; the copy is marked ``"injected_duplicate": true``).
+
+State: per dossier the latest status and its time (from CapNhatTienDoHoSoMC: ``ThoiDiemXuLy``,
+``TrangThai``; last write wins, as a naive portal would do) and ``backwards``, how many times a step
+older than the current one was applied (a dossier moved backwards). ``GET /_sim/state`` lists it per
+dossier; ``TraCuuHoSo`` answers from it (``TrangThaiHienTai``, ``ThoiDiemCapNhat``, ``SoLanLui``).
 
 It uses the standard library only, so it runs without Django.
 """
@@ -25,7 +35,7 @@ import secrets
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -106,6 +116,16 @@ class Faults:
     lose_answer_next: int = 0
     lose_answer_service: str | None = None
     delay_ms: int = 0
+    # name -> [remaining, service or None, parameter in ms]
+    counted: dict[str, list[Any]] = field(default_factory=dict)
+
+
+COUNTED_FAULTS = {
+    "timeout_next": ("timeout_ms", 15000),
+    "slow_next": ("slow_ms", 1500),
+    "accept_and_lose_next": (None, 0),
+    "accept_twice_next": (None, 0),
+}
 
 
 def _is_status(value: Any) -> bool:
@@ -162,6 +182,8 @@ class SimulatorState:
             self.dossiers: dict[str, dict[str, Any]] = {}
             # Progress is keyed by (time, status) so a re-sent step replaces itself.
             self.progress: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+            # Per dossier: latest status and time (last write wins) and how often it moved backwards.
+            self.state: dict[str, dict[str, Any]] = {}
             self.faults = Faults()
 
     # --- the protocol --------------------------------------------------------------------
@@ -259,7 +281,28 @@ class SimulatorState:
             for record in records:
                 steps = self.progress.setdefault(record["MaHoSo"], {})
                 steps[(record["ThoiDiemXuLy"], str(record["TrangThai"]))] = dict(record)
+                self._apply_state(record)
         return {"error_code": OK, "message": f"{len(records)} record(s) saved"}
+
+    def _apply_state(self, record: dict[str, Any]) -> None:
+        # Called with the lock held. 14-digit dates compare as strings.
+        code, when, status = record["MaHoSo"], record["ThoiDiemXuLy"], str(record["TrangThai"])
+        current = self.state.get(code)
+        if current is None:
+            current = self.state[code] = {"status": status, "changed_at": when, "backwards": 0, "writes": 0}
+        elif when < current["changed_at"]:
+            current["backwards"] += 1
+        current["status"] = status
+        current["changed_at"] = when
+        current["writes"] += 1
+
+    def state_snapshot(self) -> dict[str, dict[str, Any]]:
+        """Return the state per dossier, with the dossier record's own status."""
+        with self.lock:
+            return {
+                code: {**value, "dossier_status": str((self.dossiers.get(code) or {}).get("TrangThaiHoSo", ""))}
+                for code, value in self.state.items()
+            }
 
     def _lookup(self, body: dict[str, Any]) -> dict[str, Any]:
         code = body.get("mahoso")
@@ -270,16 +313,29 @@ class SimulatorState:
             if dossier is None:
                 return {"error_code": OK, "result": []}
             steps = sorted(self.progress.get(code, {}).values(), key=lambda r: (r["ThoiDiemXuLy"], str(r["TrangThai"])))
-            return {"error_code": OK, "result": [{**dossier, "TienDoXuLy": steps}]}
+            state = self.state.get(code) or {}
+            return {
+                "error_code": OK,
+                "result": [
+                    {
+                        **dossier,
+                        "TienDoXuLy": steps,
+                        "TrangThaiHienTai": state.get("status", ""),
+                        "ThoiDiemCapNhat": state.get("changed_at", ""),
+                        "SoLanLui": state.get("backwards", 0),
+                    }
+                ],
+            }
 
     # --- the test hooks ------------------------------------------------------------------
 
-    def record(self, *, service: str, path: str, body: Any) -> None:
+    def record(self, *, service: str, path: str, body: Any, injected_duplicate: bool = False) -> None:
         """Keep one protocol request exactly as received."""
+        entry = {"service": service, "path": path, "received_at": datetime.now(tz=UTC).isoformat(), "body": body}
+        if injected_duplicate:
+            entry["injected_duplicate"] = True
         with self.lock:
-            self.requests.append(
-                {"service": service, "path": path, "received_at": datetime.now(tz=UTC).isoformat(), "body": body}
-            )
+            self.requests.append(entry)
 
     def set_faults(self, spec: dict[str, Any]) -> None:
         """Apply a fault specification (see the module docstring)."""
@@ -298,6 +354,19 @@ class SimulatorState:
                 self.faults.delay_ms = max(0, int(spec["delay_ms"]))
             if spec.get("expire_sessions"):
                 self.sessions.clear()
+            for name, (parameter, default) in COUNTED_FAULTS.items():
+                if name in spec:
+                    value = int(spec[parameter]) if parameter and parameter in spec else default
+                    self.faults.counted[name] = [int(spec[name]), spec.get("service"), max(0, value)]
+
+    def take(self, name: str, service: str) -> int | None:
+        """Consume one counted fault NAME matching SERVICE; return its parameter (ms), or None."""
+        with self.lock:
+            entry = self.faults.counted.get(name)
+            if entry is None or entry[0] <= 0 or entry[1] not in (None, service):
+                return None
+            entry[0] -= 1
+            return entry[2]
 
     def take_failure(self, service: str) -> tuple[int, str | None] | None:
         """Consume one injected failure matching SERVICE, if any."""
@@ -352,6 +421,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         if parts.path == "/healthz":
             self._send_json(200, {"status": "ok", "service": "national-portal-simulator"})
+        elif parts.path == "/_sim/state":
+            self._send_json(200, self.server.state.state_snapshot())
         elif parts.path == "/_sim/requests":
             wanted = parse_qs(parts.query).get("service", [None])[0]
             with self.server.state.lock:
@@ -391,7 +462,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         state = self.server.state
         is_auth = path == self.server.auth_path
         service = "auth" if is_auth else str(body.get("service", "")) if isinstance(body, dict) else ""
-        state.record(service=service, path=path, body=body if body is not None else raw.decode("utf-8", "replace"))
+        kept = body if body is not None else raw.decode("utf-8", "replace")
+        state.record(service=service, path=path, body=kept)
         if state.faults.delay_ms:
             time.sleep(state.faults.delay_ms / 1000)
         failure = state.take_failure(service)
@@ -405,7 +477,22 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         if body is None:
             self._send_json(400, {"error_code": MALFORMED, "message": "The body must be JSON"})
             return
+        if not is_auth and state.take("accept_and_lose_next", service) is not None:
+            # Says it saved, saves nothing (only the raw request is kept).
+            self._send_json(200, {"error_code": OK, "message": "saved"})
+            return
         answer = state.login(body) if is_auth else state.integrate(body)
+        if not is_auth and answer.get("error_code") == OK and state.take("accept_twice_next", service) is not None:
+            # A retry on the way doubled the request: it is kept and applied a second time.
+            state.record(service=service, path=path, body=kept, injected_duplicate=True)
+            answer = state.integrate(body)
+        hang_ms = state.take("timeout_next", service)
+        if hang_ms is not None:
+            # The work is done; the answer comes later than the client waits (it gives up).
+            time.sleep(hang_ms / 1000)
+        slow_ms = state.take("slow_next", service)
+        if slow_ms is not None:
+            time.sleep(slow_ms / 1000)
         if state.take_lost_answer(service):
             self._send_json(504, {"error": "Gateway Timeout"})
             return

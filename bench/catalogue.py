@@ -19,19 +19,10 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchenv import percentile
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.base")
-os.environ["DEBUG"] = "false"
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
-os.environ.setdefault("PII_ENCRYPTION_KEYS", "YmVuY2gtb25seS1waWkta2V5LTMyLWJ5dGVzLWxvISE=")
-os.environ.setdefault("PII_HASH_KEY", "bench-only-pii-hash-key")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ["CELERY_BROKER_URL"] = "memory://"
-os.environ.setdefault("STATICFILES_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage")
 
 QUERIES = [
     {"q": "cap giay phep"},
@@ -44,11 +35,6 @@ QUERIES = [
     {"q": "LT.0001"},
     {"q": "khong co thu tuc nao nhu the"},
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def timed(client, url: str, params: dict) -> float:

@@ -42,10 +42,10 @@ from integrations.reconciliation_matching import (
     id_problem,
 )
 from portal.crypto import pii_hash
+from portal.hashchain import GENESIS, ChainReport, chain_digest, chain_verify
 
 logger = logging.getLogger("integrations.gateway")
 
-GENESIS = "0" * 64
 INTERNAL_SYSTEM = "portal"
 
 FOUND = "found"
@@ -180,11 +180,6 @@ def keyed_digest(value: Any) -> str:
     return hmac.new(settings.PII_HASH_KEY.encode(), body.encode(), hashlib.sha256).hexdigest()
 
 
-def _chain_digest(prev_hash: str, fields: dict[str, Any]) -> str:
-    body = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
-
-
 def _message_fields(message: GatewayMessage) -> dict[str, Any]:
     return {
         "at": message.at.isoformat(),
@@ -241,38 +236,21 @@ def message_log_append(
             outcome=outcome,
             prev_hash=head.last_hash,
         )
-        message.hash = _chain_digest(message.prev_hash, _message_fields(message))
+        message.hash = chain_digest(message.prev_hash, _message_fields(message))
         message.save(force_insert=True)
         GatewayLogHead.objects.filter(pk=1).update(last_hash=message.hash, count=F("count") + 1)
     return message
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    checked: int
-    first_broken_id: int | None
-    problem: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.problem
-
-
 def message_log_verify(*, batch: int = 5000) -> ChainReport:
     """Recompute the chain in order; report the first entry whose link or digest is wrong."""
-    prev = GENESIS
-    checked = 0
-    for message in GatewayMessage.objects.order_by("id").iterator(chunk_size=batch):
-        if message.prev_hash != prev:
-            return ChainReport(checked, message.pk, "previous hash does not match the entry before it")
-        if _chain_digest(message.prev_hash, _message_fields(message)) != message.hash:
-            return ChainReport(checked, message.pk, "entry content does not match its hash")
-        prev = message.hash
-        checked += 1
     head = GatewayLogHead.objects.filter(pk=1).first()
-    if head is not None and (head.last_hash != prev or head.count != checked):
-        return ChainReport(checked, None, "chain head does not match the last entry (entries deleted?)")
-    return ChainReport(checked, None)
+    return chain_verify(
+        entries=GatewayMessage.objects.order_by("id").iterator(chunk_size=batch),
+        fields=_message_fields,
+        head_hash=head.last_hash if head else None,
+        head_count=head.count if head else None,
+    )
 
 
 # --- quota -------------------------------------------------------------------------------------

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from portal import context
+from portal.hashchain import GENESIS, ChainReport, chain_digest, chain_verify
 from portal.models import AuditChainHead, AuditRecord
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from django.db.models import Model
-
-GENESIS = "0" * 64
-
-
-def _digest(*, prev_hash: str, fields: dict[str, Any]) -> str:
-    body = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
 
 
 def _fields(record: AuditRecord) -> dict[str, Any]:
@@ -78,7 +70,7 @@ def audit_record(
     )
     # 2. Round-trip data through JSON first so the digest matches what a later read sees.
     record.data = json.loads(json.dumps(record.data, ensure_ascii=False, default=str))
-    record.hash = _digest(prev_hash=record.prev_hash, fields=_fields(record))
+    record.hash = chain_digest(record.prev_hash, _fields(record))
     record.save(force_insert=True)
     AuditChainHead.objects.filter(pk=1).update(last_hash=record.hash, count=head.count + 1)
     return record
@@ -92,29 +84,12 @@ def _chain_head_restore() -> AuditChainHead:
     return AuditChainHead.objects.select_for_update().get(pk=1)
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    checked: int
-    first_broken_id: int | None
-    problem: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.problem
-
-
 def audit_chain_verify(*, batch: int = 5000) -> ChainReport:
     """Recompute every hash in order; report the first record whose link or digest is wrong."""
-    prev = GENESIS
-    checked = 0
-    for record in AuditRecord.objects.order_by("id").iterator(chunk_size=batch):
-        if record.prev_hash != prev:
-            return ChainReport(checked, record.pk, "previous hash does not match the record before it")
-        if _digest(prev_hash=record.prev_hash, fields=_fields(record)) != record.hash:
-            return ChainReport(checked, record.pk, "record content does not match its hash")
-        prev = record.hash
-        checked += 1
     head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.last_hash != prev:
-        return ChainReport(checked, None, "chain head does not match the last record (records deleted?)")
-    return ChainReport(checked, None)
+    return chain_verify(
+        entries=AuditRecord.objects.order_by("id").iterator(chunk_size=batch),
+        fields=_fields,
+        head_hash=head.last_hash if head else None,
+        noun="record",
+    )

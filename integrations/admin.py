@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from integrations.api import GatewayClientRateThrottle
+from integrations.gateway_models import GatewayClient, GatewayMessage
 from integrations.models import NationalPortalReconciliation, OutboxMessage
 from integrations.outbox import outbox_replay
+from portal.audit import audit_record
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -152,4 +157,86 @@ class NationalPortalReconciliationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: NationalPortalReconciliation | None = None) -> bool:
         """Refuse: reports are kept."""
+        return False
+
+
+# --- Population-database gateway -----------------------------------------------------------------
+
+
+class GatewayClientForm(forms.ModelForm):
+    """Scopes are picked from the gateway's list, never typed."""
+
+    scopes = forms.MultipleChoiceField(
+        label=_("scopes"), choices=GatewayClient.Scope.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = GatewayClient
+        fields = ("code", "name", "is_active", "scopes", "daily_quota", "rate", "cert_fingerprint")
+
+    def clean_rate(self) -> str:
+        rate = self.cleaned_data["rate"].strip()
+        try:
+            GatewayClientRateThrottle().parse_rate(rate)
+        except (ValueError, KeyError, IndexError) as exc:
+            raise forms.ValidationError(_("Write the rate as a number per s, min, hour or day, e.g. 60/min.")) from exc
+        return rate
+
+
+@admin.register(GatewayClient)
+class GatewayClientAdmin(admin.ModelAdmin):
+    """The health systems allowed to call the gateway; API keys are issued once and stored as digests."""
+
+    form = GatewayClientForm
+    list_display = ("code", "name", "is_active", "scope_list", "daily_quota", "rate", "key_prefix", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name", "key_prefix")
+    readonly_fields = ("key_prefix", "created_at")
+    actions = ["issue_new_key"]
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, obj: GatewayClient) -> str:
+        return ", ".join(obj.scopes or [])
+
+    @admin.action(description=_("Issue a new API key (the old one stops working)"))
+    def issue_new_key(self, request, queryset):
+        with transaction.atomic():
+            for client in queryset.select_for_update():
+                key = client.issue_key()
+                audit_record(action="gateway.client_key_issued", actor=request.user, obj=client)
+                self.message_user(
+                    request,
+                    _("New API key for %(code)s, shown only now: %(key)s") % {"code": client.code, "key": key},
+                    messages.WARNING,
+                )
+
+
+@admin.register(GatewayMessage)
+class GatewayMessageAdmin(admin.ModelAdmin):
+    """The gateway's message log: append-only and hash-chained, so read-only here."""
+
+    list_display = (
+        "at",
+        "caller",
+        "acting_user",
+        "operation",
+        "outcome",
+        "record_count",
+        "duration_ms",
+        "dossier_code",
+    )
+    list_filter = ("operation", "outcome", "caller")
+    search_fields = ("request_id", "dossier_code", "acting_user")
+    date_hierarchy = "at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

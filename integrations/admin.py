@@ -16,6 +16,7 @@ from integrations.api import GatewayClientRateThrottle
 from integrations.gateway_models import GatewayClient, GatewayMessage
 from integrations.models import NationalPortalReconciliation, OutboxMessage
 from integrations.outbox import outbox_replay
+from portal.admin import ReadOnlyAdminMixin
 from portal.audit import audit_record
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(NationalPortalReconciliation)
-class NationalPortalReconciliationAdmin(admin.ModelAdmin):
+class NationalPortalReconciliationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Daily reports comparing DVCQG with our latest delivered dossier states: read-only."""
 
     list_display = (
@@ -145,19 +146,6 @@ class NationalPortalReconciliationAdmin(admin.ModelAdmin):
     def pretty_differences(self, obj: NationalPortalReconciliation) -> str:
         """Return the differing dossiers as indented JSON (codes, statuses and times only)."""
         return format_html("<pre>{}</pre>", json.dumps(obj.differences, ensure_ascii=False, indent=2))
-
-    # Reports are written by the reconciliation task only.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Refuse: reports are written by the reconciliation task."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: NationalPortalReconciliation | None = None) -> bool:
-        """Refuse: reports are kept as written."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: NationalPortalReconciliation | None = None) -> bool:
-        """Refuse: reports are kept."""
-        return False
 
 
 # --- Population-database gateway -----------------------------------------------------------------
@@ -212,7 +200,7 @@ class GatewayClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(GatewayMessage)
-class GatewayMessageAdmin(admin.ModelAdmin):
+class GatewayMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The gateway's message log: append-only and hash-chained, so read-only here."""
 
     list_display = (
@@ -228,15 +216,3 @@ class GatewayMessageAdmin(admin.ModelAdmin):
     list_filter = ("operation", "outcome", "caller")
     search_fields = ("request_id", "dossier_code", "acting_user")
     date_hierarchy = "at"
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

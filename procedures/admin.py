@@ -14,6 +14,7 @@ from django.urls import path
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from portal.admin import ReadOnlyAdminMixin
 from portal.errors import ApplicationError
 from procedures import catalogue, services
 from procedures.formschema import form_schema_fields
@@ -362,7 +363,7 @@ class ProcedureAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProcedureVersion)
-class ProcedureVersionAdmin(admin.ModelAdmin):
+class ProcedureVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Frozen versions: read-only (a dossier may be pinned to any of them)."""
 
     list_display = ("procedure", "number", "created_at", "created_by", "time_limit_days", "on_supplement")
@@ -383,15 +384,6 @@ class ProcedureVersionAdmin(admin.ModelAdmin):
         "snapshot",
     )
     exclude = ()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Holiday)

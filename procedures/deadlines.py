@@ -47,12 +47,15 @@ class Calendar:
     # Sorted exceptions to the Monday-Friday rule, for counting in O(log n).
     _off_weekdays: tuple[dt.date, ...] = field(init=False, repr=False, compare=False)
     _on_weekends: tuple[dt.date, ...] = field(init=False, repr=False, compare=False)
+    # Memo of ordinal -> working day (the calendar is immutable, so answers never change).
+    _day_at: dict[int, dt.date] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         off = sorted(d for d in self.holidays if d.weekday() < 5 and d not in self.working_weekend_days)
         on = sorted(d for d in self.working_weekend_days if d.weekday() >= 5)
         object.__setattr__(self, "_off_weekdays", tuple(off))
         object.__setattr__(self, "_on_weekends", tuple(on))
+        object.__setattr__(self, "_day_at", {})
 
     # --- days ---------------------------------------------------------------------------------
 
@@ -77,6 +80,9 @@ class Calendar:
 
     def working_day_at(self, ordinal: int) -> dt.date:
         """Return the working day whose ordinal (working days since EPOCH) is ORDINAL."""
+        found = self._day_at.get(ordinal)
+        if found is not None:
+            return found
         # The smallest day d with ordinal(d + 1) > ORDINAL; ordinal() is monotonic, so bisect.
         lo, hi = 0, ordinal * 2 + 400
         while lo < hi:
@@ -85,7 +91,10 @@ class Calendar:
                 hi = mid
             else:
                 lo = mid + 1
-        return EPOCH + dt.timedelta(days=lo)
+        found = EPOCH + dt.timedelta(days=lo)
+        if len(self._day_at) < 200_000:
+            self._day_at[ordinal] = found
+        return found
 
     def add_working_days(self, day: dt.date, days: int) -> dt.date:
         """Return the date DAYS working days after DAY (DAY itself not counted)."""
@@ -160,6 +169,7 @@ class Kind(StrEnum):
     RESUME = "resume"  # supplement received: the clock runs on (time used still counts)
     RESTART = "restart"  # supplement received under a restart rule: the full limit again
     EXTEND = "extend"  # apology and new appointment: the due date is replaced (at most once)
+    STOP = "stop"  # result ready, refused, withdrawn or stopped: time used stops counting, the due date stays
 
 
 @dataclass(frozen=True)
@@ -214,8 +224,15 @@ def clock_compute(
     used = 0.0
     extended_due: dt.datetime | None = None
     started = False
+    stopped_at: float | None = None
     for event in sorted(events, key=lambda e: e.at):
-        if event.kind is Kind.START:
+        if stopped_at is not None:
+            raise LedgerError("the clock was stopped for good")
+        if event.kind is Kind.STOP:
+            if not started:
+                raise LedgerError("a stop before the start")
+            stopped_at = to_coord(event.at)
+        elif event.kind is Kind.START:
             if started:
                 raise LedgerError("the clock was started twice")
             started = True
@@ -243,9 +260,11 @@ def clock_compute(
     if running_since is None:  # paused: nothing runs
         return ClockState(None, True, used, extended_due is not None, False)
     due = extended_due or from_coord(running_since + (budget - used))
-    if now is not None:
+    if stopped_at is not None:
+        used += max(stopped_at - running_since, 0.0)
+    elif now is not None:
         used += max(to_coord(now) - running_since, 0.0)
-    unconfirmed = bool(calendar.confirmed_years) and not calendar.is_confirmed(due.astimezone(VN).date())
+    unconfirmed = not calendar.is_confirmed(due.astimezone(VN).date())
     return ClockState(due, False, used, extended_due is not None, unconfirmed)
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from procedures.calendar import calendar_seed_year
 from procedures.catalogue import procedure_version_freeze
 from procedures.catalogue_io import catalogue_import
-from procedures.models import Agency, Procedure, StaffProfile
+from procedures.models import Agency, CalendarYear, Department, Procedure, ProcedureStage, StaffProfile
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (printed by make run; refused outside DEBUG)
 # Hypothetical identifier from Circular 04/2025's worked example (domain.md §2.1), not a real agency code.
@@ -26,8 +26,20 @@ SHIPPED_CATALOGUE = Path(__file__).resolve().parent / "data" / "moh-catalogue.js
 DEMO_STAFF = [
     ("clerk", "Trần Thị", "Lan", StaffProfile.Role.RECEPTION_CLERK, "Chuyên viên Bộ phận Một cửa"),
     ("officer", "Lê Văn", "Minh", StaffProfile.Role.PROCESSING_OFFICER, "Chuyên viên thụ lý"),
-    ("leader", "Phạm Quốc", "Hùng", StaffProfile.Role.LEADER, "Phó Cục trưởng"),
+    ("leader", "Phạm Quốc", "Hùng", StaffProfile.Role.LEADER, "Trưởng phòng"),
+    ("signer", "Nguyễn Đức", "Tuấn", StaffProfile.Role.SIGNING_AUTHORITY, "Phó Cục trưởng"),
+    ("records", "Hoàng Thị", "Thu", StaffProfile.Role.RECORDS_CLERK, "Văn thư"),
     ("admin", "Đỗ Thu", "Hà", StaffProfile.Role.ADMINISTRATOR, "Quản trị hệ thống"),
+]
+# Illustrative department and stage budgets; the 1-day reception and return steps follow the generic
+# transitions of MoH Decision 3621/QĐ-BYT (domain.md §1.3); the rest of the 150 days is split for the demo.
+DEMO_DEPARTMENT = ("P.YHCT", "Phòng Y học cổ truyền (minh họa)")
+DEMO_STAGES = [
+    ("Tiếp nhận, kiểm tra hồ sơ", ProcedureStage.Role.RECEPTION, 1),
+    ("Thẩm định hồ sơ", ProcedureStage.Role.SPECIALIST, 143),
+    ("Lãnh đạo phòng, Lãnh đạo Cục phê duyệt", ProcedureStage.Role.LEADER_APPROVAL, 3),
+    ("Ký duyệt kết quả", ProcedureStage.Role.SIGNING, 1),
+    ("Văn thư vào số, phát hành", ProcedureStage.Role.RECORDS, 1),
 ]
 
 
@@ -61,6 +73,14 @@ def demo_data_load() -> dict[str, int]:
             "source": "Quyết định 3621/QĐ-BYT ngày 24/11/2025 của Bộ Y tế (domain.md §6.1).",
         },
     )
+    if not demo_procedure.stages.exists():
+        for order, (name, role, budget) in enumerate(DEMO_STAGES, start=1):
+            demo_procedure.stages.create(order=order, name=name, role=role, budget=budget)
+        parts = set(demo_procedure.illustrative_parts or []) | {"stages"}
+        Procedure.objects.filter(pk=demo_procedure.pk).update(illustrative_parts=sorted(parts))
+    department, _ = Department.objects.update_or_create(
+        agency=agency, code=DEMO_DEPARTMENT[0], defaults={"name": DEMO_DEPARTMENT[1]}
+    )
     user_model = get_user_model()
     created_users = 0
     for username, last, first, role, title in DEMO_STAFF:
@@ -72,9 +92,18 @@ def demo_data_load() -> dict[str, int]:
             user.is_superuser = role == StaffProfile.Role.ADMINISTRATOR
             user.save()
             created_users += 1
-        StaffProfile.objects.update_or_create(user=user, defaults={"agency": agency, "role": role, "title": title})
+        StaffProfile.objects.update_or_create(
+            user=user,
+            defaults={
+                "agency": agency,
+                "role": role,
+                "title": title,
+                "department": department if role == StaffProfile.Role.PROCESSING_OFFICER else None,
+            },
+        )
     year = timezone.localdate().year
-    holidays = sum(calendar_seed_year(year=y) for y in (year - 1, year, year + 1))
+    confirmed = set(CalendarYear.objects.filter(confirmed=True).values_list("year", flat=True))
+    holidays = sum(calendar_seed_year(year=y) for y in (year - 1, year, year + 1) if y not in confirmed)
     # The shipped MoH catalogue (procedures/data/moh-catalogue.json): real codes and names,
     # unknown values left empty, illustrative checklists, stages and forms labelled as such.
     report = catalogue_import(content=SHIPPED_CATALOGUE.read_bytes(), filename=SHIPPED_CATALOGUE.name)
@@ -84,6 +113,9 @@ def demo_data_load() -> dict[str, int]:
     from places.services import admin_units_load
 
     units = admin_units_load()
+    from facilities.demo import load_facility_demo
+
+    load_facility_demo()
     return {
         "users_created": created_users,
         "holidays_added": holidays,

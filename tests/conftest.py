@@ -74,6 +74,41 @@ def officer_minh(agency):
 
 
 @pytest.fixture
+def leader_hai(agency):
+    from procedures.models import StaffProfile
+
+    return make_staff("leader", agency, StaffProfile.Role.LEADER, first="Hải", last="Phạm Văn")
+
+
+@pytest.fixture
+def signer_tuan(agency):
+    from procedures.models import StaffProfile
+
+    return make_staff("signer", agency, StaffProfile.Role.SIGNING_AUTHORITY, first="Tuấn", last="Đỗ Anh")
+
+
+@pytest.fixture
+def records_thu(agency):
+    from procedures.models import StaffProfile
+
+    return make_staff("records", agency, StaffProfile.Role.RECORDS_CLERK, first="Thu", last="Hoàng Thị")
+
+
+@pytest.fixture
+def officer_other_agency(other_agency):
+    from procedures.models import StaffProfile
+
+    return make_staff("officer-b", other_agency, StaffProfile.Role.PROCESSING_OFFICER, first="Quang", last="Lý")
+
+
+@pytest.fixture
+def leader_other_agency(other_agency):
+    from procedures.models import StaffProfile
+
+    return make_staff("leader-b", other_agency, StaffProfile.Role.LEADER, first="Đức", last="Ngô")
+
+
+@pytest.fixture
 def clerk_other_agency(other_agency):
     from procedures.models import StaffProfile
 

@@ -288,6 +288,7 @@ def test_agency_identifiers_with_overlapping_periods_are_refused(admin_client, a
         "code": agency.code,
         "name": agency.name,
         "name_en": "",
+        "working_hours": "08:00-12:00,13:00-17:00",
         "identifiers-TOTAL_FORMS": "2",
         "identifiers-INITIAL_FORMS": "0",
         "identifiers-MIN_NUM_FORMS": "0",

@@ -7,29 +7,38 @@ import datetime as dt
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import formats
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin import ReadOnlyAdminMixin
+from portal.audit import audit_record
 from portal.errors import ApplicationError
-from procedures import catalogue, services
+from procedures import calendar as working_calendar
+from procedures import catalogue, clock, services
+from procedures.admin_national import national_sync_selected  # national catalogue sync (issue 8)
 from procedures.formschema import form_schema_fields
 from procedures.models import (
     Agency,
     AgencyIdentifier,
+    CalendarYear,
+    Department,
     Dossier,
     DossierDocument,
     DossierEvent,
     Holiday,
+    NotificationLog,
     Procedure,
     ProcedureDocument,
     ProcedureFee,
     ProcedureStage,
     ProcedureVersion,
+    RuleVersion,
     StaffProfile,
 )
 
@@ -159,7 +168,7 @@ class ProcedureAdmin(admin.ModelAdmin):
     search_fields = ("code", "name", "name_en", "search_text")
     list_select_related = ("agency", "current_version")
     readonly_fields = ("is_published", "current_version")
-    actions = ["publish_selected", "unpublish_selected", "duplicate_selected"]
+    actions = ["publish_selected", "unpublish_selected", "duplicate_selected", national_sync_selected]
     inlines = [ProcedureStageInline, ProcedureFeeInline, ProcedureDocumentInline, ProcedureVersionInline]
     fieldsets = (
         (
@@ -386,10 +395,279 @@ class ProcedureVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     exclude = ()
 
 
+# --- Working-day calendar, rule versions, departments, notifications (issue 4) --------------------
+
+
+class CalendarYearFilter(admin.SimpleListFilter):
+    title = _("year")
+    parameter_name = "year"
+
+    def lookups(self, request, model_admin):
+        years = sorted({d.year for d in Holiday.objects.dates("date", "year")}, reverse=True)
+        return [(str(y), str(y)) for y in years]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(date__year=int(self.value())) if self.value() and self.value().isdigit() else queryset
+
+
+class DueUnconfirmedListFilter(admin.SimpleListFilter):
+    """For the dossier list: whether the due date falls in a year whose calendar nobody confirmed."""
+
+    title = _("calendar of the due date")
+    parameter_name = "due_calendar"
+
+    def lookups(self, request, model_admin):
+        return [("unconfirmed", _("In an unconfirmed year")), ("confirmed", _("In a confirmed year"))]
+
+    def queryset(self, request, queryset):
+        confirmed = CalendarYear.objects.filter(confirmed=True).values_list("year", flat=True)
+        if self.value() == "unconfirmed":
+            return queryset.filter(due_at__isnull=False).exclude(due_at__year__in=list(confirmed))
+        if self.value() == "confirmed":
+            return queryset.filter(due_at__year__in=list(confirmed))
+        return queryset
+
+
 @admin.register(Holiday)
 class HolidayAdmin(admin.ModelAdmin):
-    list_display = ("date", "name")
+    """Days off and make-up working days; every change is audited and counts for due dates computed afterwards."""
+
+    list_display = ("date", "weekday", "name", "kind", "source", "year_confirmed")
+    list_filter = ("kind", CalendarYearFilter)
+    search_fields = ("name", "source")
     date_hierarchy = "date"
+    fields = ("date", "name", "kind", "source")
+
+    @admin.display(description=_("weekday"))
+    def weekday(self, obj):
+        return formats.date_format(obj.date, "l")
+
+    @admin.display(description=_("year confirmed"), boolean=True)
+    def year_confirmed(self, obj):
+        return CalendarYear.objects.filter(year=obj.date.year, confirmed=True).exists()
+
+    def _after_change(self, request, years):
+        confirmed = sorted(CalendarYear.objects.filter(year__in=years, confirmed=True).values_list("year", flat=True))
+        self.message_user(
+            request,
+            _(
+                "Due dates computed from now on use this change. Recompute the due dates of open dossiers "
+                "(Calendar years, “Recompute due dates”) to update those already given."
+            ),
+            messages.WARNING,
+        )
+        if confirmed:
+            self.message_user(
+                request,
+                _("You changed the confirmed calendar of %(years)s.") % {"years": ", ".join(map(str, confirmed))},
+                messages.WARNING,
+            )
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit_record(
+                action="calendar.day_change" if change else "calendar.day_add",
+                actor=request.user,
+                obj=obj,
+                data={"date": obj.date.isoformat(), "kind": obj.kind, "name": obj.name, "changed": form.changed_data},
+            )
+        self._after_change(request, [obj.date.year])
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, Holiday.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            rows = list(queryset.values("pk", "date", "kind", "name"))
+            for row in rows:
+                audit_record(
+                    action="calendar.day_delete",
+                    actor=request.user,
+                    object_type="procedures.holiday",
+                    object_id=str(row["pk"]),
+                    data={"date": row["date"].isoformat(), "kind": row["kind"], "name": row["name"]},
+                )
+            queryset.delete()
+        self._after_change(request, {row["date"].year for row in rows})
+
+
+class CalendarSeedForm(forms.Form):
+    year = forms.IntegerField(
+        label=_("year"), min_value=working_calendar.FIRST_YEAR, max_value=working_calendar.LAST_YEAR
+    )
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(admin.ModelAdmin):
+    """Seed a year from the holidays package, review its days, confirm it; report unconfirmed due dates."""
+
+    change_list_template = "procedures/calendar_year_change_list.html"
+    list_display = (
+        "year",
+        "seeded_at",
+        "confirmed",
+        "confirmed_at",
+        "confirmed_by",
+        "days_off",
+        "make_up_days",
+        "open_dossiers_due",
+    )
+    fields = ("year", "note", "seeded_at", "confirmed", "confirmed_at", "confirmed_by")
+    readonly_fields = ("seeded_at", "confirmed", "confirmed_at", "confirmed_by")
+    actions = ["seed_selected", "confirm_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "year") if obj is not None else self.readonly_fields
+
+    @admin.display(description=_("days off"))
+    def days_off(self, obj):
+        return Holiday.objects.filter(date__year=obj.year).exclude(kind=Holiday.Kind.MAKEUP_WORKING).count()
+
+    @admin.display(description=_("make-up working days"))
+    def make_up_days(self, obj):
+        return Holiday.objects.filter(date__year=obj.year, kind=Holiday.Kind.MAKEUP_WORKING).count()
+
+    @admin.display(description=_("open dossiers due in this year"))
+    def open_dossiers_due(self, obj):
+        open_states = [s for s in Dossier.State if s not in Dossier.FINAL_STATES]
+        return Dossier.objects.filter(state__in=open_states, due_at__year=obj.year).count()
+
+    @admin.action(description=_("Seed the selected years from the holidays package"), permissions=["change"])
+    def seed_selected(self, request, queryset):
+        for calendar_year in queryset.order_by("year"):
+            self._seed(request, calendar_year.year)
+
+    def _seed(self, request, year):
+        try:
+            added = working_calendar.calendar_seed_year(year=year, actor=request.user)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        self.message_user(
+            request,
+            _(
+                "%(year)d: %(n)d day(s) added from the holidays package. Review them, add the compensatory days, "
+                "swap days and make-up working Saturdays of the year's decision, then confirm the year."
+            )
+            % {"year": year, "n": added},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Confirm the selected years (reviewed)"), permissions=["change"])
+    def confirm_selected(self, request, queryset):
+        for calendar_year in queryset.order_by("year"):
+            try:
+                working_calendar.calendar_year_confirm(year=calendar_year.year, actor=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                continue
+            self.message_user(
+                request, _("The calendar of %(year)d is confirmed.") % {"year": calendar_year.year}, messages.SUCCESS
+            )
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("seed/", wrap(self.seed_view), name="procedures_calendaryear_seed"),
+            path("recompute/", wrap(self.recompute_view), name="procedures_calendaryear_recompute"),
+            path("unconfirmed/", wrap(self.unconfirmed_view), name="procedures_calendaryear_unconfirmed"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "seed_form": CalendarSeedForm()}
+        return super().changelist_view(request, extra_context)
+
+    def seed_view(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        form = CalendarSeedForm(request.POST)
+        if form.is_valid():
+            self._seed(request, form.cleaned_data["year"])
+        else:
+            for error in form.errors.get("year", []):
+                self.message_user(request, f"{_('year')}: {error}", messages.ERROR)
+        return redirect("admin:procedures_calendaryear_changelist")
+
+    def recompute_view(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        with transaction.atomic():
+            result = clock.clock_recompute_open()
+            audit_record(action="calendar.recompute", actor=request.user, object_type="procedures.dossier", data=result)
+        self.message_user(
+            request,
+            _("Due dates recomputed: %(checked)d open dossier(s) checked, %(changed)d changed.") % result,
+            messages.SUCCESS,
+        )
+        return redirect("admin:procedures_calendaryear_changelist")
+
+    def unconfirmed_view(self, request):
+        if not self.has_view_permission(request) or not request.user.has_perm("procedures.view_dossier"):
+            raise PermissionDenied
+        dossiers = working_calendar.dossiers_due_unconfirmed()
+        year = request.GET.get("year", "")
+        if year.isdigit():
+            dossiers = dossiers.filter(due_at__year=int(year))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Open dossiers due in a year without a confirmed calendar"),
+            "dossiers": dossiers[:500],
+            "total": dossiers.count(),
+            "year": year,
+        }
+        return TemplateResponse(request, "procedures/calendar_unconfirmed_report.html", context)
+
+
+@admin.register(RuleVersion)
+class RuleVersionAdmin(admin.ModelAdmin):
+    list_display = (
+        "code",
+        "name",
+        "effective_from",
+        "effective_to",
+        "max_extensions",
+        "extension_notice_working_days",
+        "due_soon_working_days",
+    )
+    search_fields = ("code", "name", "legal_basis")
+    date_hierarchy = "effective_from"
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "agency")
+    list_filter = ("agency",)
+    search_fields = ("code", "name", "agency__code", "agency__name")
+    list_select_related = ("agency",)
+
+
+@admin.register(NotificationLog)
+class NotificationLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every message sent (or not) about a dossier; written by code only."""
+
+    list_display = (
+        "created_at",
+        "dossier",
+        "kind",
+        "channel",
+        "recipient",
+        "language",
+        "status",
+        "attempts",
+        "sent_at",
+    )
+    list_filter = ("kind", "channel", "status", "language")
+    search_fields = ("dossier__code", "dossier__reference", "subject")
+    list_select_related = ("dossier",)
+    date_hierarchy = "created_at"
+    exclude = ()
 
 
 @admin.register(StaffProfile)
@@ -418,7 +696,7 @@ class DossierEventInline(admin.TabularInline):
 @admin.register(Dossier)
 class DossierAdmin(admin.ModelAdmin):
     list_display = ("reference", "code", "procedure", "agency", "state", "submitted_at", "due_at")
-    list_filter = ("state", "agency", "channel")
+    list_filter = ("state", "agency", "channel", DueUnconfirmedListFilter)
     search_fields = ("reference", "code")
     list_select_related = ("procedure", "agency")
     raw_id_fields = ("applicant", "received_by")

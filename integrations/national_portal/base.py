@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from integrations.national_portal.catalogue import NationalProcedure
 
 
 class NationalPortalError(Exception):
@@ -71,3 +74,9 @@ class NationalPortal(Protocol):
 
     def lookup(self, dossier_code: str) -> dict[str, Any] | None:
         """Return the portal's record of DOSSIER_CODE, or None if it has none."""
+
+    def list_procedures(self) -> list[tuple[str, str]]:
+        """Return (code, name) of every procedure of our agency in the national TTHC database."""
+
+    def procedure_detail(self, code: str) -> NationalProcedure | None:
+        """Return the national master data of procedure CODE, or None if the database has none."""

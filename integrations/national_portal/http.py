@@ -22,6 +22,7 @@ from integrations.national_portal.base import (
     ProgressRecord,
     UnknownDossierError,
 )
+from integrations.national_portal.catalogue import NationalProcedure, parse_procedure, parse_procedure_list
 from integrations.national_portal.payload import dossier_record_to_wire, progress_record_to_wire
 
 logger = logging.getLogger("integrations.national_portal")
@@ -96,6 +97,23 @@ class HttpNationalPortal:
         if isinstance(result, list):
             return result[0] if result and isinstance(result[0], dict) else None
         return result if isinstance(result, dict) and result else None
+
+    def list_procedures(self) -> list[tuple[str, str]]:
+        """Return (code, name) of every procedure of our agency (LayDanhSachTTHC)."""
+        answer = self._call("LayDanhSachTTHC", {})
+        return parse_procedure_list(answer.get("result"))
+
+    def procedure_detail(self, code: str) -> NationalProcedure | None:
+        """Return the national master data of procedure CODE (LayThuTuc), or None if unknown."""
+        answer = self._call("LayThuTuc", {"maTTHC": code})
+        result = answer.get("result")
+        if isinstance(result, list):
+            if not result:
+                return None
+            result = result[0]
+        if result in (None, {}):
+            return None
+        return parse_procedure(result, code=code)
 
     # --- the wire --------------------------------------------------------------------------
 

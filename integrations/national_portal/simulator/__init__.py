@@ -22,12 +22,24 @@ def make_server(
     session_ttl: float | None = None,
 ) -> NationalPortalSimulator:
     """Return a simulator bound to HOST:PORT; credentials default to NATIONAL_PORTAL_SIM_* env."""
-    return NationalPortalSimulator(
+    server = NationalPortalSimulator(
         (host, port),
         username=username or os.environ.get("NATIONAL_PORTAL_SIM_USERNAME", DEFAULT_USERNAME),
         password=password or os.environ.get("NATIONAL_PORTAL_SIM_PASSWORD", DEFAULT_PASSWORD),
         session_ttl=session_ttl or float(os.environ.get("NATIONAL_PORTAL_SIM_SESSION_TTL", "1800")),
     )
+    # Where /_sim/push sends inbound dossiers and ratings (OUR protocol), if configured by the environment.
+    inbound_url = os.environ.get("NATIONAL_PORTAL_SIM_INBOUND_URL")
+    inbound_secret = os.environ.get("NATIONAL_PORTAL_SIM_INBOUND_SECRET")
+    if inbound_url and inbound_secret:
+        server.state.set_inbound(
+            {
+                "url": inbound_url,
+                "sender": os.environ.get("NATIONAL_PORTAL_SIM_INBOUND_SENDER", "DVCQG"),
+                "secret": inbound_secret,
+            }
+        )
+    return server
 
 
 def start(*, port: int = 0, host: str = "127.0.0.1", **options: object) -> tuple[NationalPortalSimulator, str]:

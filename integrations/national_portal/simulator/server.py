@@ -23,6 +23,19 @@ State: per dossier the latest status and its time (from CapNhatTienDoHoSoMC: ``T
 older than the current one was applied (a dossier moved backwards). ``GET /_sim/state`` lists it per
 dossier; ``TraCuuHoSo`` answers from it (``TrangThaiHienTai``, ``ThoiDiemCapNhat``, ``SoLanLui``).
 
+Procedure master data (issue 8, catalogue): ``LayDanhSachTTHC`` lists every procedure and
+``LayThuTuc`` (param ``maTTHC``) answers one record (empty result for an unknown code), from the data
+of catalogue_data.py (the real MoH procedures of domain.md §6.1, illustrative parts marked). Test
+hooks: ``POST /_sim/procedures`` with ``{"upsert": [records]}``, ``{"remove": [codes]}``,
+``{"raw": {code: anything}}`` (served as is, e.g. malformed) or ``{"reset": true}``.
+
+Inbound (the simulator acting as the national portal pushing to us; OUR protocol, see
+docs/national-portal-inbound.md): ``POST /_sim/inbound`` with ``{"url", "sender", "secret"}`` says where
+and how to sign; ``POST /_sim/push`` with ``{"kind": "dossier"|"rating", "data": {...}}`` signs and
+POSTs it, answering ``{"status", "body"}`` of the portal's answer; ``{"replay_last": true}`` re-sends
+the last push byte for byte (same nonce); ``"timestamp"`` overrides the signing time. ``GET /_sim/pushes``
+lists every push and its answer.
+
 It uses the standard library only, so it runs without Django.
 """
 
@@ -35,12 +48,17 @@ import secrets
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from integrations.national_portal.inbound_signing import signed_headers
+from integrations.national_portal.simulator.catalogue_data import initial_catalogue
 
 logger = logging.getLogger("integrations.national_portal.simulator")
 
@@ -185,6 +203,9 @@ class SimulatorState:
             # Per dossier: latest status and time (last write wins) and how often it moved backwards.
             self.state: dict[str, dict[str, Any]] = {}
             self.faults = Faults()
+            self.catalogue: dict[str, Any] = initial_catalogue()
+            self.inbound: dict[str, str] = {}
+            self.pushes: list[dict[str, Any]] = []
 
     # --- the protocol --------------------------------------------------------------------
 
@@ -216,6 +237,10 @@ class SimulatorState:
                 return self._progress(body)
             if service == "TraCuuHoSo":
                 return self._lookup(body)
+            if service == "LayDanhSachTTHC":
+                return self._procedure_list()
+            if service == "LayThuTuc":
+                return self._procedure_detail(body)
             raise Refused(UNKNOWN_SERVICE, f"Unknown service {service!r}")
         except Refused as refusal:
             return {"error_code": refusal.code, "message": refusal.message}
@@ -327,6 +352,92 @@ class SimulatorState:
                 ],
             }
 
+    def _procedure_list(self) -> dict[str, Any]:
+        with self.lock:
+            result = [
+                {"MATTHC": code, "TENTTHC": record.get("TENTTHC", "") if isinstance(record, dict) else ""}
+                for code, record in sorted(self.catalogue.items())
+            ]
+        return {"error_code": OK, "result": result}
+
+    def _procedure_detail(self, body: dict[str, Any]) -> dict[str, Any]:
+        code = body.get("maTTHC")
+        if not isinstance(code, str) or not code:
+            raise Refused(MALFORMED, "maTTHC is required")
+        with self.lock:
+            record = self.catalogue.get(code)
+        return {"error_code": OK, "result": [] if record is None else [record]}
+
+    def set_procedures(self, spec: dict[str, Any]) -> None:
+        """Change the served procedure data (test hook)."""
+        with self.lock:
+            if spec.get("reset"):
+                self.catalogue = initial_catalogue()
+            for record in spec.get("upsert") or []:
+                if not isinstance(record, dict) or not isinstance(record.get("MATTHC"), str):
+                    raise ValueError("each upserted record needs MATTHC")
+                self.catalogue[record["MATTHC"]] = record
+            for code in spec.get("remove") or []:
+                self.catalogue.pop(code, None)
+            for code, value in (spec.get("raw") or {}).items():
+                self.catalogue[code] = value
+
+    # --- pushing to the portal (inbound from its point of view) ------------------------------
+
+    INBOUND_PATHS = {"dossier": "/api/v1/national-portal/dossiers/", "rating": "/api/v1/national-portal/ratings/"}
+
+    def set_inbound(self, spec: dict[str, Any]) -> None:
+        """Say where to push and how to sign (test hook)."""
+        for name in ("url", "sender", "secret"):
+            if not isinstance(spec.get(name), str) or not spec[name]:
+                raise ValueError(f"{name} is required")
+        with self.lock:
+            self.inbound = {name: spec[name] for name in ("url", "sender", "secret")}
+
+    def push(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Sign and POST one dossier or rating to the portal; return its status and answer."""
+        with self.lock:
+            inbound = dict(self.inbound)
+            last = self.pushes[-1] if self.pushes else None
+        if not inbound:
+            raise ValueError("configure /_sim/inbound first")
+        if spec.get("replay_last"):
+            if last is None:
+                raise ValueError("nothing to replay")
+            path, raw, headers = last["path"], last["raw"].encode("utf-8"), dict(last["headers"])
+        else:
+            kind = spec.get("kind")
+            if kind not in self.INBOUND_PATHS or not isinstance(spec.get("data"), dict):
+                raise ValueError('kind must be "dossier" or "rating" and data an object')
+            path = self.INBOUND_PATHS[kind]
+            raw = json.dumps(spec["data"], ensure_ascii=False).encode("utf-8")
+            timestamp = spec.get("timestamp")
+            headers = signed_headers(
+                secret=inbound["secret"],
+                sender=inbound["sender"],
+                method="POST",
+                path=path,
+                body=raw,
+                timestamp=int(timestamp) if timestamp is not None else None,
+            )
+        url = inbound["url"].rstrip("/") + path
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("the inbound url must be http(s)")
+        request = urllib.request.Request(url, data=raw, method="POST", headers=headers)  # noqa: S310  (checked above)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  (a configured http URL)
+                status, answer = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, answer = exc.code, exc.read()
+        try:
+            decoded: Any = json.loads(answer.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            decoded = answer.decode("utf-8", "replace")
+        entry = {"path": path, "raw": raw.decode("utf-8"), "headers": headers, "status": status, "body": decoded}
+        with self.lock:
+            self.pushes.append(entry)
+        return {"status": status, "body": decoded}
+
     # --- the test hooks ------------------------------------------------------------------
 
     def record(self, *, service: str, path: str, body: Any, injected_duplicate: bool = False) -> None:
@@ -423,6 +534,10 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             self._send_json(200, {"status": "ok", "service": "national-portal-simulator"})
         elif parts.path == "/_sim/state":
             self._send_json(200, self.server.state.state_snapshot())
+        elif parts.path == "/_sim/pushes":
+            with self.server.state.lock:
+                pushes = [{k: v for k, v in p.items() if k != "headers"} for p in self.server.state.pushes]
+            self._send_json(200, pushes)
         elif parts.path == "/_sim/requests":
             wanted = parse_qs(parts.query).get("service", [None])[0]
             with self.server.state.lock:
@@ -453,6 +568,23 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 self._send_json(400, {"error": str(exc)})
                 return
             self._send_json(200, {"status": "ok"})
+        elif path in ("/_sim/procedures", "/_sim/inbound", "/_sim/push"):
+            if not isinstance(body, dict):
+                self._send_json(400, {"error": "expected a JSON object"})
+                return
+            try:
+                if path == "/_sim/procedures":
+                    state.set_procedures(body)
+                    answer: Any = {"status": "ok"}
+                elif path == "/_sim/inbound":
+                    state.set_inbound(body)
+                    answer = {"status": "ok"}
+                else:
+                    answer = state.push(body)
+            except (TypeError, ValueError, OSError) as exc:
+                self._send_json(400, {"error": str(exc)})
+                return
+            self._send_json(200, answer)
         elif path in (self.server.auth_path, self.server.integration_path):
             self._protocol(path, raw, body)
         else:

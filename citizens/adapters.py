@@ -18,7 +18,15 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from citizens.selectors import citizen_profile_for_national_id
-from citizens.services import VneidIdentity, VneidLoginRefused, citizen_profile_upsert_from_vneid, vneid_identity_parse
+from citizens.services import (
+    VneidIdentity,
+    VneidLoginRefused,
+    citizen_profile_upsert_from_vneid,
+    is_organisation_claims,
+    organisation_identity_parse,
+    organisation_profile_upsert_from_vneid,
+    vneid_identity_parse,
+)
 from portal.crypto import pii_hash
 
 if TYPE_CHECKING:
@@ -32,6 +40,7 @@ VNEID_PROVIDER_ID = "vneid"
 # Claims kept in SocialAccount.extra_data (stored in clear): enough to recognise the account, nothing more.
 # The personal ID number and the other identity claims live encrypted or normalised in CitizenProfile.
 _KEPT_CLAIMS = {"sub", "iss", "aud", "iat", "exp", "auth_time", "acr", "amr", "name", "given_name", "family_name"}
+_KEPT_ORGANISATION_CLAIMS = ("VNEID_ACCOUNT_TYPE_CLAIM", "VNEID_TAX_CODE_CLAIM", "VNEID_ORGANISATION_NAME_CLAIM")
 
 
 def _refusal_response(request: HttpRequest, refusal: VneidLoginRefused) -> HttpResponse:
@@ -61,7 +70,9 @@ def vneid_claims_merge(extra_data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _scrubbed(extra_data: Mapping[str, Any]) -> dict[str, Any]:
     kept = (
-        _KEPT_CLAIMS | {settings.VNEID_SUBJECT_CLAIM, settings.VNEID_ASSURANCE_CLAIM, settings.VNEID_NAME_CLAIM}
+        _KEPT_CLAIMS
+        | {settings.VNEID_SUBJECT_CLAIM, settings.VNEID_ASSURANCE_CLAIM, settings.VNEID_NAME_CLAIM}
+        | {getattr(settings, name) for name in _KEPT_ORGANISATION_CLAIMS}
     ) - {settings.VNEID_NATIONAL_ID_CLAIM}
 
     def keep(claims: Any) -> Any:
@@ -149,16 +160,25 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if refusal is not None:
             raise refusal
         claims = self._claims(sociallogin)
-        identity = vneid_identity_parse(claims=claims)
+        organisation = is_organisation_claims(claims)
+        identity = organisation_identity_parse(claims=claims).representative if organisation else None
+        identity = identity or vneid_identity_parse(claims=claims)
         if sociallogin.state.get("process") == AuthProcess.CONNECT:
             # Connecting would attach a citizen identity to whoever is signed in, staff included.
             raise VneidLoginRefused(
                 "connect_not_allowed",
                 _("VNeID cannot be added to an existing account. Sign out, then sign in with VNeID."),
             )
+        if organisation:
+            self._organisation_admit(request, sociallogin, claims)
+            return
         if sociallogin.is_existing:
             user = sociallogin.user
             self._refuse_staff(user)
+            if hasattr(user, "organisation_profile"):
+                raise VneidLoginRefused(
+                    "account_kind_mismatch", _("This VNeID account belongs to an organisation account on this portal.")
+                )
             with transaction.atomic():
                 citizen_profile_upsert_from_vneid(user=user, claims=claims)
                 self._names_sync(user, identity)
@@ -174,13 +194,38 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 self._names_sync(profile.user, identity)
         # Otherwise a new citizen: save_user() creates the account and its profile together.
 
+    def _organisation_admit(self, request: HttpRequest, sociallogin: SocialLogin, claims: dict[str, Any]) -> None:
+        """An organisation account: keyed by its tax/enterprise code, never joined to a citizen account."""
+        from citizens.models import OrganisationProfile
+
+        if sociallogin.is_existing:
+            user = sociallogin.user
+            self._refuse_staff(user)
+            if hasattr(user, "citizen_profile"):
+                raise VneidLoginRefused(
+                    "account_kind_mismatch", _("This VNeID account belongs to a citizen account on this portal.")
+                )
+            organisation_profile_upsert_from_vneid(user=user, claims=claims)
+            return
+        tax_code = organisation_identity_parse(claims=claims).tax_code
+        profile = OrganisationProfile.objects.select_related("user").filter(tax_code=tax_code).first()
+        if profile is not None:
+            self._refuse_staff(profile.user)
+            with transaction.atomic():
+                sociallogin.connect(request, profile.user)
+                organisation_profile_upsert_from_vneid(user=profile.user, claims=claims)
+
     def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form: Any = None) -> AbstractBaseUser:
         if sociallogin.account.provider != VNEID_PROVIDER_ID:
             return super().save_user(request, sociallogin, form)
         try:
             with transaction.atomic():
                 user = super().save_user(request, sociallogin, form)
-                citizen_profile_upsert_from_vneid(user=user, claims=self._claims(sociallogin))
+                claims = self._claims(sociallogin)
+                if is_organisation_claims(claims):
+                    organisation_profile_upsert_from_vneid(user=user, claims=claims)
+                else:
+                    citizen_profile_upsert_from_vneid(user=user, claims=claims)
         except VneidLoginRefused as refusal:
             raise ImmediateHttpResponse(_refusal_response(request, refusal)) from None
         return user

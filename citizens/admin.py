@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
-from citizens.models import CitizenProfile
+from citizens.models import CitizenProfile, Feedback, OrganisationProfile, Payment
 from portal.audit import audit_record
 
 
@@ -54,3 +54,59 @@ class CitizenProfileAdmin(admin.ModelAdmin):
                     data={"purpose": "admin opens citizen profile"},
                 )
         return response
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(OrganisationProfile)
+class OrganisationProfileAdmin(_ReadOnly):
+    # The legal representative's personal ID number is never listed (encrypted; shown nowhere in the admin).
+    list_display = ("name", "tax_code", "representative_name", "assurance_level", "verified_at")
+    search_fields = ("name", "tax_code")
+    fields = ("user", "name", "tax_code", "representative_name", "assurance_level", "vneid_subject", "verified_at")
+    readonly_fields = fields
+
+
+@admin.register(Payment)
+class PaymentAdmin(_ReadOnly):
+    list_display = ("order_id", "dossier", "amount_vnd", "status", "receipt_number", "callbacks", "paid_at")
+    list_filter = ("status", "timing")
+    search_fields = ("order_id", "receipt_number", "provider_reference")
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    """Staff answer feedback about their agency (the answer is saved through the service, audited)."""
+
+    list_display = ("subject", "kind", "agency", "status", "created_at", "due_at")
+    list_filter = ("status", "kind")
+    search_fields = ("subject",)
+    fields = ("kind", "dossier", "procedure", "agency", "subject", "body", "created_at", "due_at", "answer", "status")
+    readonly_fields = ("kind", "dossier", "procedure", "agency", "subject", "body", "created_at", "due_at", "status")
+
+    def get_queryset(self, request: HttpRequest):
+        qs = super().get_queryset(request).select_related("agency", "dossier", "procedure")
+        if request.user.is_superuser:
+            return qs
+        profile = getattr(request.user, "staff_profile", None)
+        return qs.filter(agency_id=profile.agency_id) if profile else qs.none()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Feedback, form, change: bool) -> None:
+        from citizens.followup import feedback_answer
+
+        feedback_answer(feedback_id=obj.pk, staff=request.user, answer=obj.answer)

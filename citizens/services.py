@@ -179,3 +179,78 @@ def citizen_profile_upsert_from_vneid(*, user: AbstractBaseUser, claims: Mapping
         )
     logger.info("Citizen profile %s for user %s from VNeID", "created" if created else "refreshed", user.pk)
     return profile
+
+
+# --- organisation accounts -----------------------------------------------------------------------
+
+_TAX_CODE = re.compile(r"[0-9]{10}(-[0-9]{3})?")
+
+
+def is_organisation_claims(claims: Mapping[str, Any]) -> bool:
+    """Whether the claims are those of a VNeID organisation account."""
+    return _text(claims.get(settings.VNEID_ACCOUNT_TYPE_CLAIM)) == "organisation"
+
+
+@dataclass(frozen=True)
+class OrganisationIdentity:
+    tax_code: str
+    name: str
+    representative: VneidIdentity
+
+
+def organisation_identity_parse(*, claims: Mapping[str, Any]) -> OrganisationIdentity:
+    """Check an organisation account's claims: the legal representative like a citizen, plus the tax code."""
+    representative = vneid_identity_parse(claims=claims)
+    tax_code = _text(claims.get(settings.VNEID_TAX_CODE_CLAIM))
+    if not _TAX_CODE.fullmatch(tax_code):
+        raise VneidLoginRefused(
+            "tax_code_invalid",
+            _("VNeID did not provide a valid tax/enterprise code for this organisation account."),
+        )
+    name = _text(claims.get(settings.VNEID_ORGANISATION_NAME_CLAIM))
+    if not name:
+        raise VneidLoginRefused("organisation_name_missing", _("VNeID did not provide the organisation's name."))
+    return OrganisationIdentity(tax_code=tax_code, name=name[:300], representative=representative)
+
+
+def organisation_profile_upsert_from_vneid(*, user: AbstractBaseUser, claims: Mapping[str, Any]):
+    """Create or refresh USER's organisation profile from VNeID organisation claims, audited."""
+    from citizens.models import OrganisationProfile
+
+    identity = organisation_identity_parse(claims=claims)
+    rep = identity.representative
+    with transaction.atomic():
+        others = OrganisationProfile.objects.exclude(user=user)
+        if others.filter(tax_code=identity.tax_code).exists() or others.filter(vneid_subject=rep.subject).exists():
+            raise VneidLoginRefused(
+                "organisation_taken",
+                _(
+                    "This organisation is already linked to another account on this portal. "
+                    "Please contact the reception and result-return unit."
+                ),
+            )
+        profile = OrganisationProfile.objects.select_for_update().filter(user=user).first()
+        created = profile is None
+        if profile is None:
+            profile = OrganisationProfile(user=user)
+        changed_rep = created or profile.representative_national_id_hash != pii_hash(rep.national_id)
+        profile.vneid_subject = rep.subject
+        profile.tax_code = identity.tax_code
+        profile.name = identity.name
+        profile.representative_name = rep.full_name
+        profile.representative_national_id = rep.national_id
+        profile.representative_national_id_hash = pii_hash(rep.national_id)
+        profile.representative_birth_date = rep.birth_date
+        profile.assurance_level = rep.assurance_level
+        profile.verified_at = timezone.now()
+        profile.save()
+        audit_record(
+            action="citizens.organisation_profile_updated",
+            actor=user,
+            obj=profile,
+            data={"created": created, "representative_changed": changed_rep, "tax_code": identity.tax_code},
+        )
+        if user.first_name != identity.name[:150] or user.last_name:
+            user.first_name, user.last_name = identity.name[:150], ""
+            user.save(update_fields=["first_name", "last_name"])
+    return profile

@@ -96,6 +96,8 @@ def procedure_detail(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = DossierApplyForm()
     today = timezone.localdate()
+    from citizens.applicant import applicant_for
+
     return render(
         request,
         "procedures/procedure_detail.html",
@@ -103,6 +105,7 @@ def procedure_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "procedure": procedure,
             "form": form,
             "profile": profile,
+            "applicant": applicant_for(user=request.user),
             "fees": [fee for fee in procedure.fees.all() if fee.is_effective_on(today)],
             "form_fields": form_schema_fields(procedure.form_schema, get_language() or "vi"),
         },
@@ -137,16 +140,11 @@ def procedure_result_template(request: HttpRequest, pk: int) -> FileResponse:
     return _public_file(procedure.result_template, name=f"{procedure.code}-result-sample.pdf")
 
 
-@login_required
-@require_GET
 def dossier_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    dossier = selectors.dossier_get_for_applicant(user=request.user, reference=reference)
-    selectors.personal_data_read(actor=request.user, dossiers=[dossier], purpose="applicant views own dossier")
-    return render(
-        request,
-        "procedures/dossier_detail.html",
-        {"dossier": dossier, "events": dossier.events.all(), "documents": dossier.documents.all()},
-    )
+    """The applicant's dossier page (moved to citizens/; this URL name stays for links and tests)."""
+    from citizens.views import dossier_detail as applicant_dossier_detail
+
+    return applicant_dossier_detail(request, reference)
 
 
 def _receipt_response(dossier: Dossier) -> FileResponse:

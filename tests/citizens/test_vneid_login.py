@@ -29,7 +29,7 @@ from portal.models import AuditRecord
 from tests.fixtures.vneid import TEST_CLIENT_REDIRECT_URI
 
 LOGIN = "/accounts/oidc/vneid/login/"
-NHUNG, MINH, BAO, HA_LEVEL_1 = DEMO_CITIZENS
+NHUNG, MINH, BAO, HA_LEVEL_1, ORG_MINH_AN = DEMO_CITIZENS
 User = get_user_model()
 
 

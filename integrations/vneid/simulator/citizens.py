@@ -21,6 +21,14 @@ class DemoCitizen:
     gender: str  # "male" or "female", the OpenID Connect values
     acr: str  # identification level: "1" created in the app, "2" verified in person
     note: str = ""
+    # An organisation account (VNeID e-ID for organisations): the organisation's tax/enterprise code and name; the
+    # person above is its legal representative, who signs in for it.
+    tax_code: str = ""
+    organisation: str = ""
+
+    @property
+    def is_organisation(self) -> bool:
+        return bool(self.tax_code)
 
     @property
     def name(self) -> str:
@@ -29,11 +37,18 @@ class DemoCitizen:
     @property
     def sub(self) -> str:
         # An opaque, stable subject: the same across restarts, and not the personal ID number itself.
+        if self.tax_code:
+            return "sim-org-" + hashlib.sha256(f"vneid-simulator-org:{self.tax_code}".encode()).hexdigest()[:20]
         return "sim-" + hashlib.sha256(f"vneid-simulator:{self.national_id}".encode()).hexdigest()[:24]
 
     def userinfo(self) -> dict[str, str]:
         """Return the claims of the userinfo endpoint."""
-        return {
+        organisation = (
+            {"account_type": "organisation", "ma_so_thue": self.tax_code, "ten_to_chuc": self.organisation}
+            if self.tax_code
+            else {}
+        )
+        return organisation | {
             "sub": self.sub,
             "name": self.name,
             "given_name": self.given_name,
@@ -56,6 +71,19 @@ DEMO_CITIZENS: tuple[DemoCitizen, ...] = (
     DemoCitizen(
         "048301006789", "Lê", "Thị Thu Hà", "2001-05-09", "female", "1", note="level 1: the portal refuses this account"
     ),
+    # An organisation account: a synthetic company (tax code of the 10-digit enterprise-code shape, not a real one)
+    # whose legal representative is a synthetic Hà Nội man born 1980 (G=0, YY=80).
+    DemoCitizen(
+        "001080004455",
+        "Đỗ",
+        "Mạnh Hùng",
+        "1980-02-17",
+        "male",
+        "2",
+        note="organisation account",
+        tax_code="0109998877",
+        organisation="Công ty TNHH Thiết bị Y tế Minh An (demo)",
+    ),
 )
 
 
@@ -64,5 +92,6 @@ def demo_citizens_table(citizens: tuple[DemoCitizen, ...] = DEMO_CITIZENS) -> st
     lines = ["VNeID demo citizens (synthetic):"]
     for c in citizens:
         note = f"  ({c.note})" if c.note else ""
-        lines.append(f"  {c.national_id}  level {c.acr}  {c.birthdate}  {c.name}{note}")
+        who = f"{c.organisation} (tax code {c.tax_code}), legal representative {c.name}" if c.tax_code else c.name
+        lines.append(f"  {c.national_id}  level {c.acr}  {c.birthdate}  {who}{note}")
     return "\n".join(lines)

@@ -315,6 +315,9 @@ class VneidSimulator(ThreadingHTTPServer):
                 "birthdate",
                 "gender",
                 "so_dinh_danh",
+                "account_type",
+                "ma_so_thue",
+                "ten_to_chuc",
             ],
             "authorization_response_iss_parameter_supported": True,
         }
@@ -439,6 +442,19 @@ class VneidSimulator(ThreadingHTTPServer):
         )
         for citizen in self.citizens:
             level_class = "badge" if citizen.acr == "2" else "badge low"
+            if citizen.is_organisation:
+                parts.append(
+                    '<div class="card organisation"><div>'
+                    f"<p><strong>{_e(citizen.organisation)}</strong> "
+                    '<span class="badge">Tài khoản tổ chức</span></p>'
+                    f'<p class="muted">Mã số thuế: {_e(citizen.tax_code)} · '
+                    f"Người đại diện theo pháp luật: {_e(citizen.name)} · "
+                    f"Số định danh cá nhân: {_e(citizen.national_id)}</p></div>"
+                    f'<form method="post" action="/authorize">{hidden}'
+                    f'<input type="hidden" name="national_id" value="{_e(citizen.national_id)}">'
+                    '<button type="submit" class="primary">Đăng nhập với tài khoản tổ chức này</button></form></div>'
+                )
+                continue
             parts.append(
                 '<div class="card citizen"><div>'
                 f"<p><strong>{_e(citizen.name)}</strong> "

@@ -28,7 +28,7 @@ MAKEMESSAGES_ARGS := -l vi -l en --domain django --extension html,txt,py --add-l
 	--ignore var --ignore tests --ignore bench --ignore docs --ignore scripts --ignore node_modules
 COMPILEMESSAGES_ARGS := --ignore .venv --ignore var --ignore node_modules --ignore .git
 
-.PHONY: help run test soak lint format messages check-messages deploy-check clean distclean install install-dev system-check
+.PHONY: help run test soak lint format security messages check-messages deploy-check clean distclean install install-dev system-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ soak: install-dev ## longer DVCQG delivery fault runs: 3 fault rounds, 3,000 cha
 lint: install-dev ## ruff check + ruff format --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+security: install-dev ## bandit over the shipped code (pyproject.toml [tool.bandit]; each nosec names its rule)
+	$(VENV)/bin/bandit -c pyproject.toml -r . -q
 
 format: install-dev ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

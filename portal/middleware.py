@@ -1,10 +1,13 @@
-"""Project middleware: the language choice and the per-request audit context."""
+"""Project middleware: the language choice, the per-request audit context and the session time limits."""
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 
 from django.conf import settings
+from django.contrib.auth import logout
 from django.utils import translation
 
 from portal import context
@@ -36,6 +39,9 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
 class RequestContextMiddleware:
     """Bind the client IP and a request id for the audit trail while the request runs."""
 
@@ -43,7 +49,10 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        request_id = request.headers.get("X-Request-ID", "")[:64]
+        if not _REQUEST_ID.fullmatch(request_id):
+            request_id = uuid.uuid4().hex  # a client-chosen id must not carry anything into logs and pages
+        request.request_id = request_id
         token = context.bind(context.RequestContext(ip=client_ip(request), request_id=request_id))
         try:
             response = self.get_response(request)
@@ -51,3 +60,50 @@ class RequestContextMiddleware:
             context.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+# --- session time limits (security.md T04) ------------------------------------------------------------
+
+SESSION_AUTH_AT = "_portal_auth_at"
+SESSION_SEEN_AT = "_portal_seen_at"
+SEEN_AT_RESOLUTION_SECONDS = 60  # the last-seen stamp is rewritten at most once a minute
+
+
+def is_staff_user(user) -> bool:
+    return bool(user.is_staff or user.is_superuser or hasattr(user, "staff_profile"))
+
+
+def session_limits(user) -> tuple[int, int]:
+    """(idle, absolute) seconds for this account: staff get the short idle time."""
+    if is_staff_user(user):
+        return settings.STAFF_SESSION_IDLE_SECONDS, settings.STAFF_SESSION_ABSOLUTE_SECONDS
+    return settings.APPLICANT_SESSION_IDLE_SECONDS, settings.APPLICANT_SESSION_ABSOLUTE_SECONDS
+
+
+class SessionTimeoutMiddleware:
+    """End a signed-in session after the idle time or the absolute time, whatever the cookie says.
+
+    The request then continues as anonymous: pages that need an account send the user to sign in.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = time.time()
+            session = request.session
+            auth_at = session.get(SESSION_AUTH_AT)
+            seen_at = session.get(SESSION_SEEN_AT)
+            if auth_at is None:  # a session from before this middleware: start counting now
+                session[SESSION_AUTH_AT] = auth_at = now
+            if seen_at is None:
+                seen_at = now
+            idle, absolute = session_limits(user)
+            if now - auth_at > absolute or now - seen_at > idle:
+                request.session_end_reason = "absolute_timeout" if now - auth_at > absolute else "idle_timeout"
+                logout(request)
+            elif now - seen_at >= SEEN_AT_RESOLUTION_SECONDS or SESSION_SEEN_AT not in session:
+                session[SESSION_SEEN_AT] = now
+        return self.get_response(request)

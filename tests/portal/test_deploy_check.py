@@ -36,6 +36,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         SECURE_COOKIES="true",
         VNEID_CLIENT_SECRET=secrets.token_urlsafe(32),
         NATIONAL_PORTAL_PASSWORD=secrets.token_urlsafe(32),
+        VNEID_SERVER_URL="https://vneid-oidc.example.gov.vn",
         PORTAL_VAR_DIR=str(tmp_path),
     )
     env.update(overrides)
@@ -76,3 +77,70 @@ def test_deploy_check_warns_without_hsts(tmp_path):
 
     assert result.returncode != 0
     assert "security.W004" in result.stdout + result.stderr
+
+
+def test_deploy_check_refuses_vneid_over_plain_http(tmp_path):
+    # allauth does not check the id_token signature here; only TLS to VNeID vouches for the tokens.
+    result = check_deploy(production_env(tmp_path, VNEID_SERVER_URL="http://vneid.example.gov.vn"))
+
+    assert result.returncode != 0
+    assert "portal.E004" in result.stdout + result.stderr
+
+
+def test_deploy_check_accepts_vneid_over_https(tmp_path):
+    result = check_deploy(production_env(tmp_path))
+
+    assert "portal.E004" not in result.stdout + result.stderr
+
+
+def production_settings(tmp_path, *names: str) -> dict:
+    """Values of some settings as a production start computes them (portal.settings.base, DEBUG off)."""
+    import json
+
+    code = (
+        "import json; from django.conf import settings; "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {list(names)!r}}}, default=str))"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=BASE_DIR,
+        env=production_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_cookies_passwords_and_sessions(tmp_path):
+    """T05 on the production settings (the test settings use a fast hasher)."""
+    values = production_settings(
+        tmp_path,
+        "SESSION_COOKIE_NAME",
+        "SESSION_COOKIE_SECURE",
+        "SESSION_COOKIE_HTTPONLY",
+        "SESSION_COOKIE_SAMESITE",
+        "CSRF_COOKIE_NAME",
+        "CSRF_COOKIE_SECURE",
+        "CSRF_COOKIE_HTTPONLY",
+        "LANGUAGE_COOKIE_SECURE",
+        "PASSWORD_HASHERS",
+        "AXES_COOLOFF_TIME",
+        "CELERY_ACCEPT_CONTENT",
+        "CELERY_TASK_SERIALIZER",
+        "LOG_FORMAT",
+    )
+    assert values["SESSION_COOKIE_NAME"].startswith("__Host-")
+    assert values["CSRF_COOKIE_NAME"].startswith("__Host-")
+    assert values["SESSION_COOKIE_SECURE"] is values["CSRF_COOKIE_SECURE"] is values["LANGUAGE_COOKIE_SECURE"] is True
+    assert values["SESSION_COOKIE_HTTPONLY"] is values["CSRF_COOKIE_HTTPONLY"] is True
+    assert values["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert values["PASSWORD_HASHERS"][0] in {
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+    }
+    assert values["AXES_COOLOFF_TIME"] not in (None, "None")
+    assert values["CELERY_ACCEPT_CONTENT"] == ["json"]
+    assert values["CELERY_TASK_SERIALIZER"] == "json"
+    assert values["LOG_FORMAT"] == "json"

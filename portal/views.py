@@ -28,7 +28,9 @@ def after_login(request: HttpRequest) -> HttpResponse:
     if not user.is_authenticated:
         return redirect("account_login")
     if hasattr(user, "staff_profile"):
-        return redirect("procedures:clerk-queue")
+        return redirect("workspace:home")
+    if user.facility_memberships.exists():
+        return redirect("facilities:list")
     if user.is_staff:
         return redirect("admin:index")
     return redirect("citizens:my-dossiers")

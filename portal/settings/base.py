@@ -252,6 +252,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set shared by several serializers (facilities' documents).
+    "ENUM_NAME_OVERRIDES": {
+        "HealthDocumentFormEnum": "facilities.models.HealthDocument.Form",
+        "HealthDocumentKindEnum": "facilities.models.HealthDocument.Kind",
+        "ReissueReasonEnum": "facilities.models.HealthDocument.ReissueReason",
+    },
 }
 
 # --- CELERY ----------------------------------------------------------------------------------
@@ -284,6 +290,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweeper": {"task": "integrations.tasks.outbox_sweep_task", "schedule": 60.0},
+    # Official slips whose follow-up task was lost (broker down when the transition committed).
+    "official-documents-sweep": {"task": "procedures.tasks.official_documents_sweep_task", "schedule": 600.0},
 }
 
 # --- PORTAL ----------------------------------------------------------------------------------
@@ -293,6 +301,9 @@ PORTAL_NAME = env("PORTAL_NAME", default="Hệ thống thông tin giải quyết
 # The default agency code is the hypothetical example of domain.md §2.1, labelled illustrative.
 DOSSIER_CODE_OWNER_DIGITS = env("DOSSIER_CODE_OWNER_DIGITS", default="18")
 DOSSIER_CODE_MIN_SEQUENCE_DIGITS = 4
+# Number a records clerk gives a result in the agency's book ({seq}, {year}, {agency}); illustrative
+# default, since each agency keeps its own numbering of outgoing documents.
+RESULT_NUMBER_FORMAT = env("RESULT_NUMBER_FORMAT", default="{seq}/{year}/KQ")
 # Personal data: field encryption keys (first one encrypts; all decrypt) and the look-up hash key.
 PII_ENCRYPTION_KEYS = env.list(
     "PII_ENCRYPTION_KEYS", default=["ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE="] if DEBUG else []
@@ -391,3 +402,287 @@ LOGGING = {
 
 # --- CATALOGUE --- (issue 3: procedure catalogue and administrative units)
 INSTALLED_APPS += ["places"]  # administrative units after the 2025 reform, legacy units, old->new mapping
+
+# --- NATIONAL PORTAL CATALOGUE AND INBOUND --- (issue 8; docs/decisions/0020-0022)
+# Catalogue sync from the national TTHC database (LayDanhSachTTHC / LayThuTuc): off by default on
+# the schedule; `manage.py sync_national_catalogue` and the admin button work either way.
+NATIONAL_CATALOGUE_SYNC_ENABLED = env.bool("NATIONAL_CATALOGUE_SYNC_ENABLED", default=False)
+NATIONAL_CATALOGUE_SYNC_HOUR = env.int("NATIONAL_CATALOGUE_SYNC_HOUR", default=3)
+NATIONAL_CATALOGUE_SYNC_STALE_MINUTES = env.int("NATIONAL_CATALOGUE_SYNC_STALE_MINUTES", default=60)
+if NATIONAL_CATALOGUE_SYNC_ENABLED:
+    CELERY_BEAT_SCHEDULE["national-catalogue-sync"] = {
+        "task": "procedures.tasks_national.national_catalogue_sync_task",
+        "schedule": crontab(hour=NATIONAL_CATALOGUE_SYNC_HOUR, minute=15),
+    }
+# Inbound dossiers and ratings from the national portal (OUR protocol, docs/national-portal-inbound.md):
+# HMAC-SHA256 signed POSTs; several secrets may be valid at once (rotation), any one verifies.
+NATIONAL_PORTAL_INBOUND_SENDER = env("NATIONAL_PORTAL_INBOUND_SENDER", default="DVCQG")
+_inbound_secrets = env_secret("NATIONAL_PORTAL_INBOUND_SECRETS", default="dev-only-inbound-secret" if DEBUG else "")
+NATIONAL_PORTAL_INBOUND_SECRETS = [s.strip() for s in _inbound_secrets.split(",") if s.strip()]
+NATIONAL_PORTAL_INBOUND_MAX_SKEW_SECONDS = env.int("NATIONAL_PORTAL_INBOUND_MAX_SKEW_SECONDS", default=300)
+NATIONAL_PORTAL_INBOUND_MAX_BODY_BYTES = env.int("NATIONAL_PORTAL_INBOUND_MAX_BODY_BYTES", default=262144)
+CELERY_IMPORTS = (*CELERY_IMPORTS, "procedures.tasks_national")  # the catalogue sync task (this block)
+# --- END NATIONAL PORTAL CATALOGUE AND INBOUND ----------------------------------------------
+
+# --- FACILITIES --- (issue 9: birth certificates and death notices from health facilities)
+INSTALLED_APPS += ["facilities"]
+# The national interlinking software (Decree 63/2024/NĐ-CP); the protocol is ours
+# (docs/interlinking-protocol.md). Keep it configurable: from 1 Jan 2027 it moves into DVCQG.
+INTERLINKING_URL = env("INTERLINKING_URL", default="http://127.0.0.1:8104")
+INTERLINKING_TOKEN = env_secret("INTERLINKING_TOKEN", default="interlinking-simulator-token" if DEBUG else "")
+INTERLINKING_SENDER_CODE = env("INTERLINKING_SENDER_CODE", default="BYT-MOTCUA")
+INTERLINKING_TIMEOUT = env.float("INTERLINKING_TIMEOUT", default=10.0)
+INTERLINKING_RETRIES = env.int("INTERLINKING_RETRIES", default=1)
+SIMULATORS["interlinking"] = INTERLINKING_URL
+# Field sets (facilities/standards.py): which one new documents use, which are accepted.
+FACILITIES_BIRTH_STANDARD = env("FACILITIES_BIRTH_STANDARD", default="BYT-GCS-2025")
+FACILITIES_DEATH_STANDARD = env("FACILITIES_DEATH_STANDARD", default="TT25-2025-M05")
+FACILITIES_ACCEPTED_STANDARDS = env.list("FACILITIES_ACCEPTED_STANDARDS", default=["BYT-GCS-2025", "TT25-2025-M05"])
+# Service levels and the time limits of both interlinked groups, per rule version (domain.md §8).
+# Decree 63/2024's own start date is not in domain.md: the first version applies from the beginning.
+FACILITIES_RULE_VERSIONS = {
+    "ND63-2024": {
+        "valid_from": None,
+        "source": "Decree 63/2024/NĐ-CP (Art. 25(1): signed data within 4 working hours [R])",
+        "target": "interlinking software",
+        "sync_minutes": 10,
+        "ack_working_hours": 2,
+        "signed_data_working_hours": 4,
+        "group_limits": {
+            "birth": {"total_working_days": 3, "with_verification_working_days": 5, "cutoff": "15:00"},
+            "death": {
+                "khai_tu_working_days": 0,
+                "khai_tu_with_verification_working_days": 3,
+                "remove_residence_working_days": 0,
+                "bhxh_allowance_working_days": 8,
+                "stop_monthly_survivor_allowance_working_days": 2,
+                "funeral_support_working_days": 5,
+                "meritorious_allowance_working_days": 17,
+                "total_meritorious_working_days": 18,
+                "total_social_protection_working_days": 6,
+                "total_social_protection_80plus_working_days": 11,
+                "total_bhxh_working_days": 9,
+                "relatives_confirmation_working_days_not_counted": 5,
+                "cutoff": "15:00",
+            },
+        },
+    },
+    "ND301-2026": {
+        # Decree 301/2026 amends 63/2024: the target becomes DVCQG from 1 Sep 2026; the limits
+        # themselves were not retrieved (domain.md §8) and are kept until an operator changes them.
+        "valid_from": "2026-09-01",
+        "source": "Decree 63/2024/NĐ-CP as amended by Decree 301/2026/NĐ-CP",
+        "target": "national public service portal (DVCQG)",
+        "sync_minutes": 10,
+        "ack_working_hours": 2,
+        "signed_data_working_hours": 4,
+        "group_limits": {
+            "birth": {"total_working_days": 3, "with_verification_working_days": 5, "cutoff": "15:00"},
+            "death": {
+                "khai_tu_working_days": 0,
+                "khai_tu_with_verification_working_days": 3,
+                "remove_residence_working_days": 0,
+                "bhxh_allowance_working_days": 8,
+                "stop_monthly_survivor_allowance_working_days": 2,
+                "funeral_support_working_days": 5,
+                "meritorious_allowance_working_days": 17,
+                "total_meritorious_working_days": 18,
+                "total_social_protection_working_days": 6,
+                "total_social_protection_80plus_working_days": 11,
+                "total_bhxh_working_days": 9,
+                "relatives_confirmation_working_days_not_counted": 5,
+                "cutoff": "15:00",
+            },
+        },
+    },
+}
+CELERY_BEAT_SCHEDULE["facilities-service-levels"] = {
+    "task": "facilities.tasks.facilities_service_levels_task",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["facilities-interlinking-poll"] = {
+    "task": "facilities.tasks.facilities_interlinking_poll_task",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["facilities-reverify"] = {"task": "facilities.tasks.facilities_reverify_task", "schedule": 600.0}
+# --- END FACILITIES ---------------------------------------------------------------------------
+
+# --- APPLICANT PORTAL --- (issue 6: applicants, organisations, payment; docs/decisions/0034-0037)
+# VNeID organisation accounts: the claims that mark one and carry the tax/enterprise code and name.
+VNEID_ACCOUNT_TYPE_CLAIM = env("VNEID_ACCOUNT_TYPE_CLAIM", default="account_type")
+VNEID_TAX_CODE_CLAIM = env("VNEID_TAX_CODE_CLAIM", default="ma_so_thue")
+VNEID_ORGANISATION_NAME_CLAIM = env("VNEID_ORGANISATION_NAME_CLAIM", default="ten_to_chuc")
+# Online payment (domain.md §4.5: not publicly specified; our adapter talks to the simulator by default).
+PAYMENT_BACKEND = env("PAYMENT_BACKEND", default="integrations.payment.http.HttpPaymentProvider")
+PAYMENT_URL = env("PAYMENT_URL", default="http://127.0.0.1:8105")
+PAYMENT_MERCHANT_ID = env("PAYMENT_MERCHANT_ID", default="BYT-MOTCUA")
+PAYMENT_API_KEY = env_secret("PAYMENT_API_KEY", default="simulator-payment-key" if DEBUG else "")
+PAYMENT_CALLBACK_SECRET = env_secret("PAYMENT_CALLBACK_SECRET", default="simulator-callback-secret" if DEBUG else "")
+PAYMENT_CALLBACK_MAX_AGE_SECONDS = env.int("PAYMENT_CALLBACK_MAX_AGE_SECONDS", default=600)
+PAYMENT_TIMEOUT = env.float("PAYMENT_TIMEOUT", default=10.0)
+SIMULATORS["payment"] = PAYMENT_URL
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append("{0.scheme}://{0.netloc}".format(urlsplit(PAYMENT_URL)))
+# Consent text version shown before the population-database look-up (Law 91/2025/QH15 Art. 9).
+PREFILL_CONSENT_VERSION = env("PREFILL_CONSENT_VERSION", default="2026-01")
+# One-time codes for email and phone.
+CONTACT_CODE_TTL_SECONDS = env.int("CONTACT_CODE_TTL_SECONDS", default=900)
+CONTACT_CODE_MAX_ATTEMPTS = env.int("CONTACT_CODE_MAX_ATTEMPTS", default=5)
+# Answer time for feedback and recommendations, in working days. ILLUSTRATIVE default: set it to what the
+# agency's regulation on handling phản ánh, kiến nghị says (not given in domain.md).
+FEEDBACK_ANSWER_WORKING_DAYS = env.int("FEEDBACK_ANSWER_WORKING_DAYS", default=10)
+# Files per checklist item in an online application.
+APPLY_MAX_FILES_PER_ITEM = env.int("APPLY_MAX_FILES_PER_ITEM", default=5)
+# Online dossiers submitted while the population database was down are verified again (citizens/tasks.py).
+CELERY_IMPORTS = (*CELERY_IMPORTS, "citizens.tasks")
+CELERY_BEAT_SCHEDULE["citizens-online-reverify"] = {
+    "task": "citizens.tasks.online_identity_reverify_task",
+    "schedule": 600.0,
+}
+# --- END APPLICANT PORTAL ---------------------------------------------------------------------
+
+# --- OFFICIAL SLIPS --- (issue 4: slips and signed results; docs/decisions/0026-0027, docs/official-forms.md)
+# Place printed beside the date on slips and results ("Hà Nội, ngày … tháng … năm …").
+OFFICIAL_SLIP_PLACE = env("OFFICIAL_SLIP_PLACE", default="Hà Nội")
+# Number format per rule version code and slip kind; otherwise "{sequence}/{suffix}-{unit}" (or
+# "{sequence}/{unit}" when the rule version gives no suffix). Fields: sequence (per agency, kind and
+# year), suffix, unit (RuleVersion.form_suffixes / unit_suffix), code (the dossier code), year, agency.
+# Circular 01/2018 numbered the supplement request by the dossier code: "{MaHoSo}/HDHS" (domain.md §1.7.1).
+OFFICIAL_SLIP_NUMBER_FORMATS = {
+    "ND61-2018/TT01-2018": {"supplement_request": "{code}/{suffix}"},
+}
+# "Vào Sổ theo dõi hồ sơ, Quyển số …": one electronic book per sector and year (domain.md §1.7.2, BM.06).
+OFFICIAL_SLIP_TRACKING_BOOK_FORMAT = env("OFFICIAL_SLIP_TRACKING_BOOK_FORMAT", default="{sector}/{year}")
+# Earlier agency certificates (PEM files) still trusted when verifying results signed before a key change.
+DOCUMENT_SIGNING_EXTRA_TRUSTED_PEM = env.list("DOCUMENT_SIGNING_EXTRA_TRUSTED_PEM", default=[])
+# --- END OFFICIAL SLIPS ----------------------------------------------------------------------
+
+# --- COUNTER --- (issue 7: counter intake and the tracking book; docs/decisions/0032-0033)
+CELERY_IMPORTS = (*CELERY_IMPORTS, "procedures.tasks_counter")
+# Dossiers received at the counter while the population database could not answer are verified
+# again every COUNTER_REVERIFY_SECONDS (the task stops at the first "unavailable" answer).
+COUNTER_REVERIFY_SECONDS = env.float("COUNTER_REVERIFY_SECONDS", default=300.0)
+CELERY_BEAT_SCHEDULE["counter-identity-reverify"] = {
+    "task": "procedures.tasks_counter.counter_identity_reverify_task",
+    "schedule": COUNTER_REVERIFY_SECONDS,
+}
+# --- END COUNTER ------------------------------------------------------------------------------
+
+# --- DEADLINE WATCH --- (issue 4: calendar, notifications and the deadline watch; docs/decisions/0028-0029)
+# Email: Django's backend (console in development); SMS behind procedures.sms (console or HTTP gateway).
+_default_email_backend = "console" if DEBUG else "smtp"
+EMAIL_BACKEND = env("EMAIL_BACKEND", default=f"django.core.mail.backends.{_default_email_backend}.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+NOTIFY_FROM_EMAIL = env("NOTIFY_FROM_EMAIL", default="mot-cua@localhost")
+NOTIFY_SEND_LEASE_SECONDS = env.int("NOTIFY_SEND_LEASE_SECONDS", default=300)
+NOTIFY_SMS_ENABLED = env.bool("NOTIFY_SMS_ENABLED", default=True)
+SMS_BACKEND = env("SMS_BACKEND", default="procedures.sms.ConsoleSmsBackend")  # or procedures.sms.HttpSmsBackend
+SMS_HTTP_URL = env("SMS_HTTP_URL", default="")
+SMS_HTTP_TOKEN = env_secret("SMS_HTTP_TOKEN", default="")
+SMS_ASCII = env.bool("SMS_ASCII", default=True)  # strip diacritics: 160 GSM characters instead of 70 UCS-2
+CELERY_IMPORTS = (*CELERY_IMPORTS, "procedures.tasks_watch")
+CELERY_BEAT_SCHEDULE["deadline-watch"] = {
+    "task": "procedures.tasks_watch.deadline_watch_task",
+    "schedule": env.float("DEADLINE_WATCH_SECONDS", default=900.0),
+}
+# --- END DEADLINE WATCH -------------------------------------------------------------------------
+
+# --- QUALITY --- (issue 10: Decision 766 service-quality dashboard; docs/decisions/0038-0040)
+INSTALLED_APPS += ["quality"]
+# The incremental refresh of the daily counters: how often, and how far back it looks again for
+# changes that commit late or write no dossier event (delivery, rendered results, ratings, scans).
+QUALITY_REFRESH_SECONDS = env.float("QUALITY_REFRESH_SECONDS", default=60.0)
+QUALITY_REFRESH_OVERLAP_SECONDS = env.int("QUALITY_REFRESH_OVERLAP_SECONDS", default=600)
+# Overdue backlog buckets, in working days past the due date (lower bounds).
+QUALITY_BACKLOG_BUCKETS = env.list("QUALITY_BACKLOG_BUCKETS", cast=int, default=[0, 5, 10, 20])
+CELERY_BEAT_SCHEDULE["quality-refresh"] = {
+    "task": "quality.tasks.quality_refresh_task",
+    "schedule": QUALITY_REFRESH_SECONDS,
+}
+# --- END QUALITY -------------------------------------------------------------------------------
+
+# --- SECURITY BASELINE --- (issue 11, first part: docs/security.md, docs/decisions/0041-0044)
+from datetime import timedelta  # noqa: E402  (kept inside this block)
+
+INSTALLED_APPS += ["axes", "privacy"]
+# Lockout after repeated failed sign-ins (security.md T01): django-axes, in the database (shared by all
+# workers). Axes' own limit counts per [username, IP]; portal.lockout adds a per-IP and a per-username limit
+# over the same window. A lockout always expires after the cool-off: never a permanent lockout of a victim.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
+AXES_HANDLER = "portal.lockout.PortalAxesHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)  # per [username, IP]
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=10)  # per IP, any usernames
+AXES_USERNAME_FAILURE_LIMIT = env.int("AXES_USERNAME_FAILURE_LIMIT", default=25)  # per username, any IPs
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+# Attempts during a lockout do not restart it: a lockout ends AXES_COOLOFF_TIME after it began.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "portal.lockout.client_ip_for_axes"  # the same address the audit trail records
+AXES_SENSITIVE_PARAMETERS = ["username", "login", "ip_address", "password"]
+AXES_VERBOSE = False  # axes' own log lines carry the username; our audit records carry a keyed hash
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes requires
+# The correlation id first, so that every later middleware's log lines and errors carry it.
+MIDDLEWARE.remove("portal.middleware.RequestContextMiddleware")
+MIDDLEWARE.insert(0, "portal.middleware.RequestContextMiddleware")
+# allauth's per-process (cache) failed-login limit is replaced by axes (database, all workers, audited).
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
+
+# Sessions (security.md T03, T04): Django rotates the key at sign-in; these bound a session's life.
+STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
+STAFF_SESSION_ABSOLUTE_SECONDS = env.int("STAFF_SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
+# Applicants (citizens, organisations): a longer idle time is allowed; documented in docs/security.md.
+APPLICANT_SESSION_IDLE_SECONDS = env.int("APPLICANT_SESSION_IDLE_SECONDS", default=60 * 60)
+APPLICANT_SESSION_ABSOLUTE_SECONDS = env.int("APPLICANT_SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
+SESSION_COOKIE_AGE = max(STAFF_SESSION_ABSOLUTE_SECONDS, APPLICANT_SESSION_ABSOLUTE_SECONDS)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "portal.middleware.SessionTimeoutMiddleware",
+)
+# Behind HTTPS (SECURE_SSL_REDIRECT on) the cookies take the __Host- prefix: Secure, Path=/, no Domain.
+if SECURE_COOKIES and SECURE_SSL_REDIRECT:
+    SESSION_COOKIE_NAME = "__Host-portal_session"
+    CSRF_COOKIE_NAME = "__Host-portal_csrftoken"
+
+# Errors: generic pages with the correlation id (portal/error_views.py); logs as JSON lines with the
+# request id, personal data scrubbed from every record (portal/logging.py).
+LOG_FORMAT = env("LOG_FORMAT", default="plain" if DEBUG else "json")  # "json" or "plain"
+# How long the log collector keeps log files (days). The portal writes to stdout only; the value is read by
+# the deployment's journald/logrotate configuration (docs/operations.md) and shown on the admin index.
+LOG_RETENTION_DAYS = env.int("LOG_RETENTION_DAYS", default=180)
+LOGGING["filters"] = {
+    "request_context": {"()": "portal.logging.RequestContextFilter"},
+    "scrub_personal_data": {"()": "portal.logging.PersonalDataScrubFilter"},
+}
+LOGGING["formatters"]["plain"] = {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+LOGGING["formatters"]["json"] = {"()": "portal.logging.JsonFormatter"}
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+LOGGING["handlers"]["console"]["filters"] = ["request_context", "scrub_personal_data"]
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}
+CSRF_FAILURE_VIEW = "portal.error_views.csrf_failure"
+# The worker keeps Django's LOGGING (filters included) instead of installing its own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Personal data (Law 91/2025/QH15, domain.md §9): data-subject requests, retention, breaches (privacy/).
+# NOT CONFIRMED FOR THE 2025 LAW: both 72-hour limits come from Decree 13/2023 (domain.md §9.0, §9.1);
+# keep them configurable until the Law 91/2025 / Decree 356/2025 deadlines are confirmed.
+PRIVACY_REQUEST_DEADLINE_HOURS = env.int("PRIVACY_REQUEST_DEADLINE_HOURS", default=72)
+PRIVACY_BREACH_NOTIFY_HOURS = env.int("PRIVACY_BREACH_NOTIFY_HOURS", default=72)
+# Law 91/2025 Art. 16: 36 months after the subject's last interaction when no period can be determined.
+PRIVACY_DEFAULT_RETENTION_MONTHS = env.int("PRIVACY_DEFAULT_RETENTION_MONTHS", default=36)
+PRIVACY_ARCHIVE_ROOT = Path(env("PRIVACY_ARCHIVE_ROOT", default=str(VAR_DIR / "archive")))
+PRIVACY_RETENTION_BATCH = env.int("PRIVACY_RETENTION_BATCH", default=500)
+CELERY_IMPORTS = (*CELERY_IMPORTS, "privacy.tasks")
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {
+    "task": "privacy.tasks.retention_sweep_task",
+    "schedule": crontab(hour=env.int("PRIVACY_RETENTION_HOUR", default=1), minute=45),
+}
+# Backups (manage.py backup / restore; docs/operations.md).
+BACKUP_DIR = Path(env("BACKUP_DIR", default=str(VAR_DIR / "backups")))
+PG_BIN = env("PG_BIN", default="")  # folder of pg_dump/pg_restore; empty: the newest /usr/lib/postgresql/*/bin
+# --- END SECURITY BASELINE --------------------------------------------------------------------

@@ -48,9 +48,10 @@ def test_citizen_applies_clerk_receives_portal_is_told_and_citizen_sees_it(
     clerk.get_by_label("Tên đăng nhập").fill("clerk")
     clerk.get_by_label("Mật khẩu").fill("staff-password-2026")
     clerk.locator("form#staff-login button[type=submit]").click()
-    row = clerk.locator("#queue-new tr", has_text=reference)
-    expect(row).to_be_visible()
-    row.get_by_role("button", name="Tiếp nhận").click()
+    # The clerk lands on the workspace: the new online dossier is in the queue to receive.
+    expect(clerk.locator("#queue-table tbody tr", has_text=reference)).to_be_visible()
+    clerk.get_by_role("link", name=reference).click()
+    clerk.locator("#action-receive").get_by_role("button", name="Tiếp nhận").click()
     expect(clerk.locator("#dossier-status")).to_have_text("Đã tiếp nhận")
     clerk_context.close()
     dossier = Dossier.objects.get(reference=reference)

@@ -440,6 +440,25 @@ FACILITIES_DEATH_STANDARD = env("FACILITIES_DEATH_STANDARD", default="TT25-2025-
 FACILITIES_ACCEPTED_STANDARDS = env.list("FACILITIES_ACCEPTED_STANDARDS", default=["BYT-GCS-2025", "TT25-2025-M05"])
 # Service levels and the time limits of both interlinked groups, per rule version (domain.md §8).
 # Decree 63/2024's own start date is not in domain.md: the first version applies from the beginning.
+# The step limits of both interlinked groups (domain.md §8); Decree 301/2026 kept them (none retrieved).
+_INTERLINKED_GROUP_LIMITS = {
+    "birth": {"total_working_days": 3, "with_verification_working_days": 5, "cutoff": "15:00"},
+    "death": {
+        "khai_tu_working_days": 0,
+        "khai_tu_with_verification_working_days": 3,
+        "remove_residence_working_days": 0,
+        "bhxh_allowance_working_days": 8,
+        "stop_monthly_survivor_allowance_working_days": 2,
+        "funeral_support_working_days": 5,
+        "meritorious_allowance_working_days": 17,
+        "total_meritorious_working_days": 18,
+        "total_social_protection_working_days": 6,
+        "total_social_protection_80plus_working_days": 11,
+        "total_bhxh_working_days": 9,
+        "relatives_confirmation_working_days_not_counted": 5,
+        "cutoff": "15:00",
+    },
+}
 FACILITIES_RULE_VERSIONS = {
     "ND63-2024": {
         "valid_from": None,
@@ -448,24 +467,7 @@ FACILITIES_RULE_VERSIONS = {
         "sync_minutes": 10,
         "ack_working_hours": 2,
         "signed_data_working_hours": 4,
-        "group_limits": {
-            "birth": {"total_working_days": 3, "with_verification_working_days": 5, "cutoff": "15:00"},
-            "death": {
-                "khai_tu_working_days": 0,
-                "khai_tu_with_verification_working_days": 3,
-                "remove_residence_working_days": 0,
-                "bhxh_allowance_working_days": 8,
-                "stop_monthly_survivor_allowance_working_days": 2,
-                "funeral_support_working_days": 5,
-                "meritorious_allowance_working_days": 17,
-                "total_meritorious_working_days": 18,
-                "total_social_protection_working_days": 6,
-                "total_social_protection_80plus_working_days": 11,
-                "total_bhxh_working_days": 9,
-                "relatives_confirmation_working_days_not_counted": 5,
-                "cutoff": "15:00",
-            },
-        },
+        "group_limits": _INTERLINKED_GROUP_LIMITS,
     },
     "ND301-2026": {
         # Decree 301/2026 amends 63/2024: the target becomes DVCQG from 1 Sep 2026; the limits
@@ -476,24 +478,7 @@ FACILITIES_RULE_VERSIONS = {
         "sync_minutes": 10,
         "ack_working_hours": 2,
         "signed_data_working_hours": 4,
-        "group_limits": {
-            "birth": {"total_working_days": 3, "with_verification_working_days": 5, "cutoff": "15:00"},
-            "death": {
-                "khai_tu_working_days": 0,
-                "khai_tu_with_verification_working_days": 3,
-                "remove_residence_working_days": 0,
-                "bhxh_allowance_working_days": 8,
-                "stop_monthly_survivor_allowance_working_days": 2,
-                "funeral_support_working_days": 5,
-                "meritorious_allowance_working_days": 17,
-                "total_meritorious_working_days": 18,
-                "total_social_protection_working_days": 6,
-                "total_social_protection_80plus_working_days": 11,
-                "total_bhxh_working_days": 9,
-                "relatives_confirmation_working_days_not_counted": 5,
-                "cutoff": "15:00",
-            },
-        },
+        "group_limits": _INTERLINKED_GROUP_LIMITS,
     },
 }
 CELERY_BEAT_SCHEDULE["facilities-service-levels"] = {

@@ -59,3 +59,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
     }
     return JsonResponse(body, status=200 if ok else 503)
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch; a signed-in user's choice is also kept for their notifications."""
+    from django.views.i18n import set_language as django_set_language
+
+    response = django_set_language(request)
+    language = request.POST.get("language", "")
+    if request.method == "POST" and request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        from procedures.notifications import notification_language_set
+
+        notification_language_set(user=request.user, language=language)
+    return response

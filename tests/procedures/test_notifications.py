@@ -191,3 +191,16 @@ def test_masks():
     assert mask_email("nhung@example.vn") == "n***@example.vn"
     assert mask_phone("0912345678") == "091****678"
     assert sms_text("Hồ sơ đã tiếp nhận") == "Ho so da tiep nhan"
+
+
+@pytest.mark.django_db
+def test_the_language_switch_keeps_a_signed_in_users_choice_for_notifications(client, citizen_nhung):
+    from procedures.models_notify import NotificationPreference
+
+    client.force_login(citizen_nhung)
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert response.status_code == 302
+    assert NotificationPreference.objects.get(user=citizen_nhung).language == "en"
+    client.logout()
+    client.post("/i18n/setlang/", {"language": "vi", "next": "/"})  # anonymous: nothing stored
+    assert NotificationPreference.objects.get(user=citizen_nhung).language == "en"

@@ -42,8 +42,14 @@ def http_request(
     timeout: float | None = None,
     retries: int | None = None,
     service: str = "",
+    stream: bool = False,
+    allow_redirects: bool = True,
 ) -> requests.Response:
-    """Send one request; retry timeouts, connection errors and transient statuses with jittered backoff."""
+    """Send one request; retry timeouts, connection errors and transient statuses with jittered backoff.
+
+    STREAM leaves the body unread (the caller reads it in chunks and closes the response);
+    ALLOW_REDIRECTS=False hands a 3xx back to the caller instead of following it.
+    """
     retries = settings.HTTP_RETRIES if retries is None else retries
     connect_timeout = settings.HTTP_CONNECT_TIMEOUT if timeout is None else min(timeout, settings.HTTP_CONNECT_TIMEOUT)
     read_timeout = settings.HTTP_READ_TIMEOUT if timeout is None else timeout
@@ -54,7 +60,14 @@ def http_request(
         started = time.monotonic()
         try:
             response = _session.request(
-                method, url, json=json, data=data, headers=headers, timeout=(connect_timeout, read_timeout)
+                method,
+                url,
+                json=json,
+                data=data,
+                headers=headers,
+                timeout=(connect_timeout, read_timeout),
+                stream=stream,
+                allow_redirects=allow_redirects,
             )
         except requests.Timeout as exc:
             error = HttpError(f"{service or safe_url}: timed out", permanent=False)
@@ -67,6 +80,7 @@ def http_request(
             logger.info("%s %s -> %s in %sms", method, safe_url, response.status_code, elapsed)
             if response.status_code < 400:
                 return response
+            response.close()  # an error body is never read (it may be streamed and large)
             permanent = response.status_code not in TRANSIENT_STATUS
             error = HttpError(
                 f"{service or safe_url}: HTTP {response.status_code}", permanent=permanent, status=response.status_code

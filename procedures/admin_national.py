@@ -112,7 +112,7 @@ class NationalCatalogueLinkAdmin(admin.ModelAdmin):
 
 @admin.register(NationalInboundSubmission)
 class NationalInboundSubmissionAdmin(admin.ModelAdmin):
-    list_display = ("national_reference", "dossier", "sender", "received_at", "duplicates")
+    list_display = ("national_reference", "dossier", "sender", "received_at", "duplicates", "files_status")
     search_fields = ("national_reference", "dossier__reference", "dossier__code")
     readonly_fields = [f.name for f in NationalInboundSubmission._meta.fields]
     list_select_related = ("dossier",)

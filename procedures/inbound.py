@@ -12,7 +12,9 @@ answers with the winner's dossier.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from citizens.models import CitizenProfile
 from citizens.validators import validate_personal_id
@@ -167,12 +170,17 @@ def national_dossier_accept(*, sender: str, submission: InboundDossier, payload_
                     request_summary=submission.summary,
                     submitted_at=submission.submitted_at,
                 )
-                NationalInboundSubmission.objects.create(
+                inbound = NationalInboundSubmission.objects.create(
                     national_reference=submission.national_reference,
                     dossier=dossier,
                     sender=sender,
                     payload_digest=payload_digest,
                     attachments=submission.attachments,
+                    files_status=(
+                        NationalInboundSubmission.FilesStatus.PENDING
+                        if submission.attachments
+                        else NationalInboundSubmission.FilesStatus.NONE
+                    ),
                 )
                 DossierEvent.objects.create(
                     dossier=dossier,
@@ -184,6 +192,7 @@ def national_dossier_accept(*, sender: str, submission: InboundDossier, payload_
                         "reference": dossier.reference,
                         "channel": NATIONAL_PORTAL_CHANNEL,
                         "national_reference": submission.national_reference,
+                        "attachments_announced": len(submission.attachments),
                     },
                 )
                 audit_record(
@@ -200,6 +209,8 @@ def national_dossier_accept(*, sender: str, submission: InboundDossier, payload_
                         "attachments": len(submission.attachments),
                     },
                 )
+                if submission.attachments:
+                    national_attachments_schedule(submission=inbound)
                 return InboundResult(dossier=dossier, created=True)
         except IntegrityError:
             existing = (
@@ -270,3 +281,189 @@ def dossier_rating_record(
             data={"source": source, "score": score, "rating": rating.pk},
         )
     return rating, outcome
+
+
+# --- attachments announced by an inbound dossier (docs/decisions/0045) -----------------------------
+
+ATTACHMENT_REASONS = {
+    "no_hash": gettext_lazy("no SHA-256 was announced, so the file cannot be verified"),
+    "host_not_allowed": gettext_lazy("its address is not on a host we may download from"),
+    "unavailable": gettext_lazy("the national portal refused to serve it"),
+    "redirect": gettext_lazy("the national portal answered with a redirect, which is not followed"),
+    "too_large": gettext_lazy("it is larger than the limit"),
+    "hash_mismatch": gettext_lazy("its content does not match the announced SHA-256"),
+    "bad_file": gettext_lazy("the file was refused by the upload checks"),
+    "unreachable": gettext_lazy("the national portal could not be reached after several attempts"),
+}
+CHECKLIST_ITEM_RE = re.compile(r"^(?:TP)?0*(\d{1,4})$", re.IGNORECASE)
+
+
+class AttachmentsPending(Exception):
+    """Some attachments could not be fetched for a transient reason; the task retries."""
+
+
+def attachment_refusal_text(*, name: str, reason: str, detail: str = "") -> str:
+    """The clerk's sentence for a refused attachment (translated at display time)."""
+    text = _("File “%(name)s” was not received: %(reason)s.") % {
+        "name": name,
+        "reason": ATTACHMENT_REASONS.get(reason, reason),
+    }
+    return f"{text} ({detail})" if detail else text
+
+
+def _checklist_item(*, dossier: Dossier, code: str) -> int | None:
+    """Our reading of MaThanhPhanHoSo: the item's order in the procedure's checklist, "3" or "TP3"."""
+    match = CHECKLIST_ITEM_RE.match(code or "")
+    if match is None:
+        return None
+    order = int(match.group(1))
+    return order if dossier.procedure.documents.filter(order=order).exists() else None
+
+
+def _files_status(submission: NationalInboundSubmission) -> str:
+    report = submission.files_report
+    statuses = [(report.get(str(i)) or {}).get("status") for i in range(len(submission.attachments))]
+    if not statuses:
+        return NationalInboundSubmission.FilesStatus.NONE
+    if any(s is None for s in statuses):
+        return NationalInboundSubmission.FilesStatus.PENDING
+    if "refused" in statuses:
+        return NationalInboundSubmission.FilesStatus.PROBLEM
+    return NationalInboundSubmission.FilesStatus.COMPLETE
+
+
+def _settle(*, submission_id: int, index: int, entry: dict[str, Any], content: bytes | None = None) -> None:
+    """Record the outcome of attachment INDEX once, under the submission's row lock.
+
+    A stored attachment becomes a DossierDocument; if the same hash is already stored for this
+    dossier (a second run, a racing worker or the same file announced twice) nothing new is stored.
+    """
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from procedures.models import DossierDocument
+    from procedures.uploads import check_upload
+
+    with transaction.atomic():
+        submission = (
+            NationalInboundSubmission.objects.select_for_update()
+            .select_related("dossier", "dossier__procedure")
+            .get(pk=submission_id)
+        )
+        report = dict(submission.files_report)
+        if report.get(str(index), {}).get("status") in ("stored", "refused"):
+            return  # settled by an earlier run or a racing worker
+        announced = submission.attachments[index]
+        dossier = submission.dossier
+        if entry["status"] == "stored":
+            # get-or-create per (dossier, hash) under the row lock: never a second copy of the same file
+            same = (
+                DossierDocument.objects.filter(
+                    dossier=dossier, sha256=entry["sha256"], source=DossierDocument.Source.UPLOAD
+                )
+                .order_by("pk")
+                .first()
+            )
+            if same is not None:
+                entry = {**entry, "document": same.pk}
+            else:
+                checked = check_upload(SimpleUploadedFile(announced["TenTepDinhKem"], content or b""))
+                document = DossierDocument.objects.create(
+                    dossier=dossier,
+                    title=announced["TenTepDinhKem"][:255],
+                    file=checked.file,
+                    original_name=checked.name,
+                    content_type=checked.content_type,
+                    size=checked.size,
+                    sha256=checked.sha256,
+                    source=DossierDocument.Source.UPLOAD,
+                    checklist_item=_checklist_item(dossier=dossier, code=announced.get("MaThanhPhanHoSo", "")),
+                )
+                entry = {**entry, "document": document.pk}
+        report[str(index)] = entry
+        submission.files_report = report
+        submission.files_status = _files_status(submission)
+        submission.save(update_fields=["files_report", "files_status"])
+        audit_record(
+            action=f"dossier.national_attachment_{entry['status']}",
+            obj=dossier,
+            data={
+                "national_reference": submission.national_reference,
+                "index": index,
+                "sha256": entry.get("sha256", ""),
+                "document": entry.get("document"),
+                "reason": entry.get("reason", ""),
+                "detail": entry.get("detail", ""),
+            },
+        )
+    if entry["status"] == "refused":
+        logger.warning(
+            "inbound attachment %s of %s refused: %s", index, submission.national_reference, entry["reason"]
+        )
+
+
+def national_attachments_fetch(*, submission_id: int, give_up: bool = False) -> str:
+    """Fetch, check and store every announced attachment of an inbound submission not settled yet.
+
+    Idempotent: settled attachments are skipped, and storing happens once per (dossier, hash) under a
+    row lock. Permanent problems are recorded as refusals; transient ones raise AttachmentsPending
+    after the others are done, unless GIVE_UP (the last retry), which records them as "unreachable".
+    Returns the submission's files_status.
+    """
+    from django.conf import settings
+    from django.core.exceptions import ValidationError
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from integrations.http import HttpError
+    from integrations.national_portal.attachments import AttachmentRefused, attachment_fetch
+    from procedures.uploads import check_upload
+
+    submission = NationalInboundSubmission.objects.get(pk=submission_id)
+    pending: list[str] = []
+    for index, announced in enumerate(submission.attachments):
+        if str(index) in submission.files_report:
+            continue
+        declared = (announced.get("HashTepTin") or "").lower()
+        entry: dict[str, Any]
+        content = None
+        try:
+            if not declared:
+                raise AttachmentRefused("no_hash")
+            content = attachment_fetch(
+                announced["DuongDanTaiTepTin"],
+                allowed_hosts=settings.NATIONAL_PORTAL_ATTACHMENT_HOSTS,
+                max_bytes=settings.NATIONAL_PORTAL_ATTACHMENT_MAX_BYTES,
+                timeout=settings.NATIONAL_PORTAL_ATTACHMENT_TIMEOUT,
+            )
+            actual = hashlib.sha256(content).hexdigest()
+            if actual != declared:
+                raise AttachmentRefused("hash_mismatch", f"got {actual[:16]}…")
+            try:
+                check_upload(SimpleUploadedFile(announced["TenTepDinhKem"], content))
+            except ValidationError as exc:
+                raise AttachmentRefused("bad_file", " ".join(str(m) for m in exc.messages)) from exc
+            entry = {"status": "stored", "sha256": actual, "size": len(content)}
+        except AttachmentRefused as refusal:
+            entry = {"status": "refused", "reason": refusal.code, "detail": refusal.detail[:300]}
+            content = None
+        except HttpError as exc:
+            if not give_up:
+                pending.append(f"{index}: {exc}")
+                continue
+            entry = {"status": "refused", "reason": "unreachable", "detail": str(exc)[:300]}
+        _settle(submission_id=submission_id, index=index, entry=entry, content=content)
+    if pending:
+        raise AttachmentsPending("; ".join(pending))
+    return NationalInboundSubmission.objects.values_list("files_status", flat=True).get(pk=submission_id)
+
+
+def national_attachments_schedule(*, submission: NationalInboundSubmission) -> None:
+    """After the submission commits, queue the fetch of its attachments (a lost queueing is logged)."""
+    from procedures.tasks_national import national_attachments_fetch_task
+
+    def _queue() -> None:
+        try:
+            national_attachments_fetch_task.delay(submission.pk)
+        except Exception:  # the broker is down: the row stays "pending" for national_attachments_sweep_task
+            logger.exception("could not queue the attachment fetch of %s", submission.national_reference)
+
+    transaction.on_commit(_queue)

@@ -42,6 +42,7 @@ from procedures.models import (
     RuleVersion,
     StaffProfile,
 )
+from procedures.queues import queue_counts_changed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -595,6 +596,7 @@ def dossier_transition(
             )
         event_pk = event.pk
         transaction.on_commit(lambda: _after_commit(event_pk))
+        transaction.on_commit(queue_counts_changed)  # the workspace's cached tab counts
     return dossier
 
 

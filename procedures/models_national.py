@@ -115,6 +115,20 @@ class NationalInboundSubmission(models.Model):
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     duplicates = models.PositiveIntegerField(_("duplicate submissions answered"), default=0)
 
+    class FilesStatus(models.TextChoices):
+        NONE = "", _("No attachments announced")
+        PENDING = "pending", _("Files being fetched")
+        COMPLETE = "complete", _("All files received")
+        PROBLEM = "problem", _("Some files refused")
+
+    # Fetching the announced attachments (docs/decisions/0045): one entry per announced attachment, in
+    # order, {"status": "stored"|"refused", "document": id, "reason": code, "detail": text}; settled
+    # entries are never redone.
+    files_status = models.CharField(
+        _("attachments"), max_length=10, choices=FilesStatus.choices, blank=True, default=FilesStatus.NONE
+    )
+    files_report = models.JSONField(_("attachment report"), default=dict, blank=True)
+
     class Meta:
         verbose_name = _("national portal submission")
         verbose_name_plural = _("national portal submissions")
@@ -122,6 +136,21 @@ class NationalInboundSubmission(models.Model):
 
     def __str__(self) -> str:
         return self.national_reference
+
+    def files_problems(self) -> list[str]:
+        """The refused attachments as translated sentences, for the reception clerk."""
+        from procedures.inbound import attachment_refusal_text
+
+        problems = []
+        for index, announced in enumerate(self.attachments):
+            entry = self.files_report.get(str(index)) or {}
+            if entry.get("status") == "refused":
+                problems.append(
+                    attachment_refusal_text(
+                        name=announced.get("TenTepDinhKem", ""), reason=entry["reason"], detail=entry.get("detail", "")
+                    )
+                )
+        return problems
 
 
 class InboundNonce(models.Model):

@@ -19,6 +19,8 @@ import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -34,18 +36,22 @@ R = StaffProfile.Role
 PAGE_SIZE = 50
 # Tab counts stop at this many (shown as "1000+"), so a backlog of 100,000 costs what 1,000 costs.
 COUNT_CAP = 1000
-# Columns a queue row never shows: personal data stays encrypted in the database.
-QUEUE_DEFERRED = (
-    "applicant_national_id",
-    "applicant_address",
-    "principal_id",
-    "principal_address",
-    "form_data",
-    "request_summary",
-    "supplement_items",
-    "decision_reason",
-    "refusal_reason",
-    "stop_reason",
+# The columns a queue row shows (templates/workspace/_queue_results.html): nothing else is read, so
+# personal data stays encrypted in the database and a page decodes 50 short rows, not 50 dossiers.
+QUEUE_ROW_FIELDS = (
+    "id",
+    "code",
+    "reference",
+    "state",
+    "stage_name",
+    "applicant_name",
+    "due_at",
+    "watch",
+    "clock_paused",
+    "procedure__code",
+    "procedure__name",
+    "assigned_to__first_name",
+    "assigned_to__last_name",
 )
 OPEN_STATES = [s for s in S.values if s not in Dossier.FINAL_STATES]
 
@@ -331,8 +337,8 @@ def queue_page(
         d.pk: d
         for d in Dossier.objects.filter(pk__in=[pk for _due, pk in keys])
         .order_by()
-        .select_related("procedure", "assigned_to", "department")
-        .defer(*QUEUE_DEFERRED)
+        .select_related("procedure", "assigned_to")
+        .only(*QUEUE_ROW_FIELDS)
     }
     rows = [by_id[pk] for _due, pk in keys if pk in by_id]
     next_cursor = Cursor(*keys[-1]).encode() if more and keys else None
@@ -346,13 +352,68 @@ def count_queryset(branch: Q, filters: QueueFilters, limit: int) -> QuerySet:
 
 def queue_count(*, profile: StaffProfile, queue: Queue, filters: QueueFilters | None = None) -> int:
     """How many dossiers the queue holds, counted up to COUNT_CAP (+1 means "more than COUNT_CAP")."""
+    return queue_counts(profile=profile, queues=[queue], filters=filters)[0]
+
+
+def queue_counts(*, profile: StaffProfile, queues: list[Queue], filters: QueueFilters | None = None) -> list[int]:
+    """Each queue's size, capped as queue_count caps it, read in ONE statement (one round trip).
+
+    Each branch is its own LIMIT-capped subquery (the same index read as count_queryset's):
+    SELECT (SELECT COUNT(*) FROM (<branch 1> LIMIT 1001) s), (SELECT COUNT(*) ...), ...
+    """
     f = filters or QueueFilters()
-    total = 0
-    for branch in queue.branches(profile):
-        total += count_queryset(branch, f, COUNT_CAP + 1 - total).count()
-        if total > COUNT_CAP:
-            break
-    return total
+    parts: list[str] = []
+    params: list = []
+    shape: list[int] = []
+    for queue in queues:
+        branches = queue.branches(profile)
+        shape.append(len(branches))
+        for branch in branches:
+            sql, branch_params = count_queryset(branch, f, COUNT_CAP + 1).query.sql_with_params()
+            # (SQL compiled by the ORM, values passed as parameters: nothing from the request is spliced.)
+            parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS s{len(parts)})")  # noqa: S608
+            params.extend(branch_params)
+    if not parts:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        values = list(cursor.fetchone())
+    counts = []
+    for n in shape:
+        counts.append(min(COUNT_CAP + 1, sum(values[:n])))
+        values = values[n:]
+    return counts
+
+
+# Tab counts are cached briefly per (agency, department, user, role): every transition bumps one
+# generation number (after commit, see procedures.lifecycle), so a page after a change recounts;
+# changes made outside the lifecycle (new submissions, the nightly watch) show within the TTL.
+TAB_COUNTS_TTL = 20
+_GENERATION_KEY = "workspace:queue-counts:generation"
+
+
+def queue_counts_changed() -> None:
+    """Make every cached tab count stale (called after a dossier transition commits)."""
+    try:
+        cache.incr(_GENERATION_KEY)
+    except ValueError:  # not in the cache yet (or evicted)
+        cache.add(_GENERATION_KEY, 1, timeout=None)
+        cache.incr(_GENERATION_KEY)
+
+
+def tab_counts(*, profile: StaffProfile) -> list[tuple[Queue, int]]:
+    """The profile's queues with their capped sizes (as the tabs show them), cached as described above."""
+    available = queues_for(profile)
+    generation = cache.get(_GENERATION_KEY, 0)
+    key = (
+        f"workspace:queue-counts:{generation}:{profile.agency_id}:{profile.department_id}:"
+        f"{profile.user_id}:{profile.role}"
+    )
+    counts = cache.get(key)
+    if counts is None or len(counts) != len(available):
+        counts = queue_counts(profile=profile, queues=available)
+        cache.set(key, counts, timeout=TAB_COUNTS_TTL)
+    return list(zip(available, counts, strict=True))
 
 
 # --- one dossier ----------------------------------------------------------------------------

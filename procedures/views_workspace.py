@@ -58,19 +58,18 @@ def _queue_context(request: HttpRequest, profile: StaffProfile, queue: queues.Qu
     selectors.personal_data_read(actor=request.user, dossiers=page.rows, purpose=f"workspace queue page ({queue.key})")
     params = request.GET.copy()
     params.pop("after", None)
-    available = queues.queues_for(profile)
-    counts = [queues.queue_count(profile=profile, queue=item) for item in available]
+    tabs = queues.tab_counts(profile=profile)
     now = timezone.now()
+    # The state's label once per state, not per row (get_FOO_display hashes every lazy choice label).
+    state_labels = {value: str(label) for value, label in Dossier.State.choices}
     for d in page.rows:
+        d.state_label = state_labels[d.state]
         d.row_watch = d.watch or ("overdue" if d.due_at and not d.clock_paused and d.due_at < now else "")
     return {
         "profile": profile,
         "queue": queue,
-        "queues": queues.queues_for(profile),
-        "tabs": [
-            (item, f"{queues.COUNT_CAP}+" if count > queues.COUNT_CAP else str(count))
-            for item, count in zip(available, counts, strict=True)
-        ],
+        "queues": [item for item, _count in tabs],
+        "tabs": [(item, f"{queues.COUNT_CAP}+" if count > queues.COUNT_CAP else str(count)) for item, count in tabs],
         "page": page,
         "filters": filters,
         "query_string": params.urlencode(),

@@ -578,6 +578,10 @@ CELERY_BEAT_SCHEDULE["deadline-watch"] = {
 
 # --- QUALITY --- (issue 10: Decision 766 service-quality dashboard; docs/decisions/0038-0040)
 INSTALLED_APPS += ["quality"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The covering indexes (INCLUDE) of the fact table are PostgreSQL's; SQLite, the embedded
+    # development default, builds them as plain indexes, which is all it needs.
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
 # The incremental refresh of the daily counters: how often, and how far back it looks again for
 # changes that commit late or write no dossier event (delivery, rendered results, ratings, scans).
 QUALITY_REFRESH_SECONDS = env.float("QUALITY_REFRESH_SECONDS", default=60.0)
@@ -671,3 +675,26 @@ CELERY_BEAT_SCHEDULE["privacy-retention"] = {
 BACKUP_DIR = Path(env("BACKUP_DIR", default=str(VAR_DIR / "backups")))
 PG_BIN = env("PG_BIN", default="")  # folder of pg_dump/pg_restore; empty: the newest /usr/lib/postgresql/*/bin
 # --- END SECURITY BASELINE --------------------------------------------------------------------
+
+# --- NATIONAL PORTAL INBOUND ATTACHMENTS --- (issue 8; docs/decisions/0045)
+import os  # noqa: E402  (kept inside this block)
+
+# Files announced by inbound dossiers are downloaded only from these hosts (exact host names; anything
+# else is refused before any request: no SSRF). Default: the simulator's host in DEBUG and tests only.
+NATIONAL_PORTAL_ATTACHMENT_HOSTS = env.list(
+    "NATIONAL_PORTAL_ATTACHMENT_HOSTS",
+    default=(
+        [urlsplit(NATIONAL_PORTAL_URL).hostname or "127.0.0.1"]
+        if DEBUG or os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith(".test")
+        else []
+    ),
+)
+NATIONAL_PORTAL_ATTACHMENT_MAX_BYTES = env.int("NATIONAL_PORTAL_ATTACHMENT_MAX_BYTES", default=UPLOAD_MAX_BYTES)
+NATIONAL_PORTAL_ATTACHMENT_TIMEOUT = env.float("NATIONAL_PORTAL_ATTACHMENT_TIMEOUT", default=30.0)
+NATIONAL_PORTAL_ATTACHMENT_MAX_RETRIES = env.int("NATIONAL_PORTAL_ATTACHMENT_MAX_RETRIES", default=8)
+NATIONAL_PORTAL_ATTACHMENT_RETRY_BASE_SECONDS = env.float("NATIONAL_PORTAL_ATTACHMENT_RETRY_BASE_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE["national-attachments-sweep"] = {
+    "task": "procedures.tasks_national.national_attachments_sweep_task",
+    "schedule": crontab(minute="*/15"),
+}
+# --- END NATIONAL PORTAL INBOUND ATTACHMENTS ------------------------------------------------

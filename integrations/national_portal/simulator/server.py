@@ -36,11 +36,20 @@ POSTs it, answering ``{"status", "body"}`` of the portal's answer; ``{"replay_la
 the last push byte for byte (same nonce); ``"timestamp"`` overrides the signing time. ``GET /_sim/pushes``
 lists every push and its answer.
 
+Attachments of pushed dossiers (OUR protocol): ``POST /_sim/files`` with ``{"id", "content_b64"}`` (and
+optionally ``"filler_bytes": N`` appended after the content, ``"no_length": true`` to send no
+Content-Length) registers a file and answers ``{"url", "sha256", "size"}``; ``GET /files/<id>`` serves
+it. Faults: ``{"files_wrong_bytes": true}`` serves other bytes than announced, ``{"files_down_next": N}``
+answers the next N file downloads 503, ``{"files_down": true}`` answers every one 503 until cleared.
+``GET /_sim/files`` lists every download: id, status, bytes sent (a client that stops early shows).
+
 It uses the standard library only, so it runs without Django.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import re
@@ -66,6 +75,7 @@ DOSSIER_CODE_RE = re.compile(r"^[A-Y]\d{2}(\.[0-9A-Z]+)*-\d{6}-\d{2}\d{4,}$")
 DATE_RE = re.compile(r"^\d{14}$")
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_RECORDS = 100
+FILE_CHUNK = 64 * 1024
 
 OK = "00"
 MALFORMED = "01"
@@ -134,6 +144,9 @@ class Faults:
     lose_answer_next: int = 0
     lose_answer_service: str | None = None
     delay_ms: int = 0
+    files_wrong_bytes: bool = False
+    files_down: bool = False
+    files_down_next: int = 0
     # name -> [remaining, service or None, parameter in ms]
     counted: dict[str, list[Any]] = field(default_factory=dict)
 
@@ -206,6 +219,8 @@ class SimulatorState:
             self.catalogue: dict[str, Any] = initial_catalogue()
             self.inbound: dict[str, str] = {}
             self.pushes: list[dict[str, Any]] = []
+            self.files: dict[str, dict[str, Any]] = {}
+            self.downloads: list[dict[str, Any]] = []
 
     # --- the protocol --------------------------------------------------------------------
 
@@ -438,6 +453,34 @@ class SimulatorState:
             self.pushes.append(entry)
         return {"status": status, "body": decoded}
 
+    # --- attachments served to the portal (inbound) ------------------------------------------
+
+    def add_file(self, spec: dict[str, Any], *, base_url: str) -> dict[str, Any]:
+        """Register a file to serve at /files/<id> (test hook); answer its URL, SHA-256 and size."""
+        file_id = spec.get("id")
+        if not isinstance(file_id, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", file_id):
+            raise ValueError("id must be 1-64 of [A-Za-z0-9_.-]")
+        content = base64.b64decode(spec.get("content_b64") or "", validate=True)
+        filler = max(0, int(spec.get("filler_bytes") or 0))
+        digest = hashlib.sha256(content)
+        for start in range(0, filler, FILE_CHUNK):
+            digest.update(b"\0" * min(FILE_CHUNK, filler - start))
+        entry = {"content": content, "filler": filler, "no_length": bool(spec.get("no_length"))}
+        with self.lock:
+            self.files[file_id] = entry
+        return {"url": f"{base_url}/files/{file_id}", "sha256": digest.hexdigest(), "size": len(content) + filler}
+
+    def take_file_fault(self) -> str | None:
+        """Return "down" or "wrong" for the next download, consuming a counted fault."""
+        with self.lock:
+            faults = self.faults
+            if faults.files_down:
+                return "down"
+            if faults.files_down_next > 0:
+                faults.files_down_next -= 1
+                return "down"
+            return "wrong" if faults.files_wrong_bytes else None
+
     # --- the test hooks ------------------------------------------------------------------
 
     def record(self, *, service: str, path: str, body: Any, injected_duplicate: bool = False) -> None:
@@ -463,6 +506,12 @@ class SimulatorState:
                 self.faults.lose_answer_service = spec.get("service")
             if "delay_ms" in spec:
                 self.faults.delay_ms = max(0, int(spec["delay_ms"]))
+            if "files_wrong_bytes" in spec:
+                self.faults.files_wrong_bytes = bool(spec["files_wrong_bytes"])
+            if "files_down" in spec:
+                self.faults.files_down = bool(spec["files_down"])
+            if "files_down_next" in spec:
+                self.faults.files_down_next = int(spec["files_down_next"])
             if spec.get("expire_sessions"):
                 self.sessions.clear()
             for name, (parameter, default) in COUNTED_FAULTS.items():
@@ -538,6 +587,12 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             with self.server.state.lock:
                 pushes = [{k: v for k, v in p.items() if k != "headers"} for p in self.server.state.pushes]
             self._send_json(200, pushes)
+        elif parts.path == "/_sim/files":
+            with self.server.state.lock:
+                downloads = list(self.server.state.downloads)
+            self._send_json(200, downloads)
+        elif parts.path.startswith("/files/"):
+            self._serve_file(parts.path.removeprefix("/files/"))
         elif parts.path == "/_sim/requests":
             wanted = parse_qs(parts.query).get("service", [None])[0]
             with self.server.state.lock:
@@ -545,6 +600,38 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             self._send_json(200, found)
         else:
             self._send_json(404, {"error": "not found"})
+
+    def _serve_file(self, file_id: str) -> None:
+        state = self.server.state
+        with state.lock:
+            entry = state.files.get(file_id)
+        log = {"id": file_id, "status": 200, "bytes_sent": 0, "complete": False}
+        with state.lock:
+            state.downloads.append(log)
+        fault = state.take_file_fault()
+        if entry is None or fault == "down":
+            log["status"] = 404 if entry is None else 503
+            self._send_json(log["status"], {"error": HTTPStatus(log["status"]).phrase})
+            return
+        content = entry["content"] if fault != "wrong" else b"%PDF-1.4\n% not the announced file\n" + entry["content"]
+        total = len(content) + entry["filler"]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        if not entry["no_length"]:
+            self.send_header("Content-Length", str(total))
+        self.end_headers()
+        try:
+            self.wfile.write(content)
+            log["bytes_sent"] = len(content)
+            remaining = entry["filler"]
+            while remaining > 0:
+                size = min(FILE_CHUNK, remaining)
+                self.wfile.write(b"\0" * size)
+                remaining -= size
+                log["bytes_sent"] += size
+            log["complete"] = True
+        except ConnectionError:
+            self.close_connection = True  # the client stopped reading (e.g. past its size limit)
 
     def do_POST(self) -> None:
         """Serve the protocol and the test-control endpoints."""
@@ -568,6 +655,13 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 self._send_json(400, {"error": str(exc)})
                 return
             self._send_json(200, {"status": "ok"})
+        elif path == "/_sim/files":
+            try:
+                answer = state.add_file(body if isinstance(body, dict) else {}, base_url=self.server.url)
+            except (TypeError, ValueError) as exc:
+                self._send_json(400, {"error": str(exc)})
+                return
+            self._send_json(200, answer)
         elif path in ("/_sim/procedures", "/_sim/inbound", "/_sim/push"):
             if not isinstance(body, dict):
                 self._send_json(400, {"error": "expected a JSON object"})

@@ -396,9 +396,7 @@ def _settle(*, submission_id: int, index: int, entry: dict[str, Any], content: b
             },
         )
     if entry["status"] == "refused":
-        logger.warning(
-            "inbound attachment %s of %s refused: %s", index, submission.national_reference, entry["reason"]
-        )
+        logger.warning("inbound attachment %s of %s refused: %s", index, submission.national_reference, entry["reason"])
 
 
 def national_attachments_fetch(*, submission_id: int, give_up: bool = False) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -596,7 +597,7 @@ def dossier_transition(
             )
         event_pk = event.pk
         transaction.on_commit(lambda: _after_commit(event_pk))
-        transaction.on_commit(queue_counts_changed)  # the workspace's cached tab counts
+        transaction.on_commit(partial(queue_counts_changed, dossier))  # the workspace's cached tab counts
     return dossier
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -31,6 +33,7 @@ from portal.crypto import pii_hash
 from procedures.models import Dossier, StaffProfile
 from procedures.text import search_normalise
 
+logger = logging.getLogger(__name__)
 S = Dossier.State
 R = StaffProfile.Role
 PAGE_SIZE = 50
@@ -385,34 +388,56 @@ def queue_counts(*, profile: StaffProfile, queues: list[Queue], filters: QueueFi
     return counts
 
 
-# Tab counts are cached briefly per (agency, department, user, role): every transition bumps one
-# generation number (after commit, see procedures.lifecycle), so a page after a change recounts;
-# changes made outside the lifecycle (new submissions, the nightly watch) show within the TTL.
+# Tab counts are cached briefly per (agency, department, user, role), under a generation number per
+# agency: every transition makes the counts of the agencies that see the dossier stale after it
+# commits (procedures.lifecycle calls queue_counts_changed), so the next page recounts. Changes made
+# outside the lifecycle (new submissions, the deadline watch) show within TAB_COUNTS_TTL seconds.
+# With several processes the cache must be shared (CACHE_URL, a Redis cache) for the bump to reach all.
 TAB_COUNTS_TTL = 20
-_GENERATION_KEY = "workspace:queue-counts:generation"
 
 
-def queue_counts_changed() -> None:
-    """Make every cached tab count stale (called after a dossier transition commits)."""
-    try:
-        cache.incr(_GENERATION_KEY)
-    except ValueError:  # not in the cache yet (or evicted)
-        cache.add(_GENERATION_KEY, 1, timeout=None)
-        cache.incr(_GENERATION_KEY)
+def _generation_key(agency_id: int) -> str:
+    return f"workspace:queue-counts:generation:{agency_id}"
+
+
+def queue_counts_changed(dossier: Dossier) -> None:
+    """Make the cached tab counts of every agency that sees DOSSIER stale (after a transition commits).
+
+    A dossier is seen by its deciding agency, the agency consulted and the unit that received it
+    (staff_scope); the last two are only ever set, never cleared, so the dossier's current values
+    name every agency whose tabs may have changed.
+    """
+    for agency_id in {dossier.agency_id, dossier.consulted_agency_id, dossier.received_by_agency_id} - {None}:
+        key = _generation_key(agency_id)
+        try:
+            try:
+                cache.incr(key)
+            except ValueError:  # not in the cache yet (or evicted): any new value makes older keys unused
+                cache.set(key, time.time_ns(), timeout=None)
+        except Exception:  # a cache outage must not fail a committed transition; the TTL bounds the staleness
+            logger.warning("workspace tab counts: cache unavailable, counts of agency %s may lag", agency_id)
 
 
 def tab_counts(*, profile: StaffProfile) -> list[tuple[Queue, int]]:
     """The profile's queues with their capped sizes (as the tabs show them), cached as described above."""
     available = queues_for(profile)
-    generation = cache.get(_GENERATION_KEY, 0)
-    key = (
-        f"workspace:queue-counts:{generation}:{profile.agency_id}:{profile.department_id}:"
-        f"{profile.user_id}:{profile.role}"
-    )
-    counts = cache.get(key)
+    try:
+        generation = cache.get(_generation_key(profile.agency_id), 0)
+        key = (
+            f"workspace:queue-counts:{profile.agency_id}:{generation}:{profile.department_id}:"
+            f"{profile.user_id}:{profile.role}"
+        )
+        counts = cache.get(key)
+    except Exception:  # cache unavailable: count, as without a cache
+        logger.warning("workspace tab counts: cache unavailable, counting")
+        key, counts = None, None
     if counts is None or len(counts) != len(available):
         counts = queue_counts(profile=profile, queues=available)
-        cache.set(key, counts, timeout=TAB_COUNTS_TTL)
+        if key is not None:
+            try:
+                cache.set(key, counts, timeout=TAB_COUNTS_TTL)
+            except Exception:
+                logger.warning("workspace tab counts: cache unavailable, not kept")
     return list(zip(available, counts, strict=True))
 
 

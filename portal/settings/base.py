@@ -698,3 +698,13 @@ CELERY_BEAT_SCHEDULE["national-attachments-sweep"] = {
     "schedule": crontab(minute="*/15"),
 }
 # --- END NATIONAL PORTAL INBOUND ATTACHMENTS ------------------------------------------------
+
+# --- WORKSPACE CACHE --- (issue 7; docs/decisions/0046)
+# The workspace caches its tab counts briefly and every dossier transition makes them stale
+# (procedures.queues.tab_counts). With several web or worker processes that cache must be shared for
+# the staleness mark to reach them all: set CACHE_URL (e.g. redis://127.0.0.1:6379/2). Unset: Django's
+# per-process memory cache (one process, tests, development); counts are then at most
+# procedures.queues.TAB_COUNTS_TTL seconds behind changes made in another process.
+if env.str("CACHE_URL", default=""):
+    CACHES = {"default": env.cache_url("CACHE_URL")}
+# --- END WORKSPACE CACHE --------------------------------------------------------------------

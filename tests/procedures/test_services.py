@@ -57,7 +57,8 @@ def test_receiving_issues_the_official_code_due_date_event_audit_and_outbox_in_o
     assert message.payload["status"] == 2
     assert message.payload["dossier_code"] == dossier.code
     assert message.sequence == 1
-    assert len(callbacks) == 2  # the delivery kick and the receipt rendering, both after commit
+    # The delivery kick, the receipt rendering and the workspace's tab-count refresh, all after commit.
+    assert len(callbacks) == 3
     assert audit_chain_verify().ok
 
 

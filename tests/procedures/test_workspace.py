@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
 from portal.models import AuditRecord
+from procedures import queues as queues_module
 from procedures.lifecycle import dossier_transition
 from procedures.models import Department, Dossier, StaffProfile
 from procedures.queues import ROLE_QUEUES
@@ -20,6 +22,14 @@ from tests.conftest import make_staff, pdf_upload
 pytestmark = pytest.mark.django_db
 S = Dossier.State
 HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_tab_counts():
+    """Tab counts are cached (procedures.queues.tab_counts): no test sees another test's."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def submit(procedure, citizen, name="Nguyễn Thị Hồng Nhung", national_id="001195012345"):
@@ -429,8 +439,11 @@ def test_keyset_pages_walk_the_queue_once_in_due_order(client, admin_an, procedu
     assert client.get(url, {"after": "garbage"}).context["page"].first
 
 
+QUEUE_PAGE_QUERIES = 16
+
+
 def test_a_page_of_fifty_rows_costs_no_more_queries_than_a_page_of_three(
-    client, admin_an, procedure, citizen_nhung, django_assert_max_num_queries
+    client, admin_an, procedure, citizen_nhung, django_assert_max_num_queries, django_assert_num_queries
 ):
     from tests.procedures.test_workspace_scale import bulk_dossiers
 
@@ -444,3 +457,89 @@ def test_a_page_of_fifty_rows_costs_no_more_queries_than_a_page_of_three(
     # (The small page also reads the undated tail, which the full page does not reach.)
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert len(codes(client.get(url))) == 50
+    # The whole last page, tab counts cached: session, user, staff profile, the keyset reads of the one
+    # branch (dated rows, then the undated tail), the 50 rows, the audit record (savepoint, chain head,
+    # INSERT, UPDATE, release), the filter choices (stages, procedures), the citizen-profile context
+    # processor, the agency's name and the officers to assign to. Before the tab counts were cached
+    # and read in one statement, the administrator's page made one more query per tab: 26.
+    after = client.get(url).context["page"].next_cursor
+    with django_assert_num_queries(QUEUE_PAGE_QUERIES):
+        assert len(codes(client.get(url, {"after": after}))) == 33
+
+
+def tab(response, key):
+    return {q.key: n for q, n in response.context["tabs"]}[key]
+
+
+def test_a_transition_changes_the_tab_counts_the_next_page_shows(
+    client, procedure, citizen_nhung, clerk_lan, django_capture_on_commit_callbacks
+):
+    first = submit(procedure, citizen_nhung)
+    submit(procedure, citizen_nhung, name="Trần Văn Bình", national_id="001090000002")
+    client.force_login(clerk_lan)
+    url = reverse("workspace:queue", args=["to_receive"])
+    assert tab(client.get(url), "to_receive") == "2"
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        act(first, "receive", clerk_lan)
+    # The counts are cached: until the transition's commit hook runs, the page still shows the old count...
+    assert tab(client.get(url), "to_receive") == "2"
+    # ...until the lifecycle's after-commit hook runs (a test never commits: run it as the commit would).
+    [hook] = [cb for cb in callbacks if getattr(cb, "func", None) is queues_module.queue_counts_changed]
+    hook()
+    response = client.get(url)
+    assert tab(response, "to_receive") == "1"
+    assert codes(response) != [first.pk] and first.pk not in codes(response)
+    assert 'data-queue="to_receive">1</span>' in response.content.decode()
+
+
+def test_tab_counts_are_read_in_one_query_and_capped(client, admin_an, procedure, citizen_nhung, monkeypatch):
+    from tests.procedures.test_workspace_scale import bulk_dossiers
+
+    bulk_dossiers(agency=procedure.agency, procedure=procedure, applicant=citizen_nhung, count=7)
+    bulk_dossiers(agency=procedure.agency, procedure=procedure, applicant=citizen_nhung, count=3, state=S.SUBMITTED)
+    monkeypatch.setattr(queues_module, "COUNT_CAP", 5)
+    profile = admin_an.staff_profile
+    available = queues_module.queues_for(profile)
+    with CaptureQueriesContext(connection) as ctx:
+        values = queues_module.queue_counts(profile=profile, queues=available)
+    counts = dict(zip([q.key for q in available], values, strict=True))
+    assert len(ctx.captured_queries) == 1
+    # Each equals the one-queue count; over the cap it stops at cap + 1 (shown "5+").
+    assert counts == {q.key: queues_module.queue_count(profile=profile, queue=q) for q in available}
+    assert counts["to_assign"] == 6 and counts["to_receive"] == 3 and counts["all"] == 6 and counts["to_sign"] == 0
+    client.force_login(admin_an)
+    response = client.get(reverse("workspace:queue", args=["all"]))
+    assert tab(response, "to_assign") == "5+" and tab(response, "to_receive") == "3"
+
+
+def test_a_consultation_changes_the_consulted_agencys_counts_too(
+    client, pipeline, officer_minh, officer_other_agency, other_agency, django_capture_on_commit_callbacks
+):
+    client.force_login(officer_other_agency)
+    url = reverse("workspace:queue", args=["consultations"])
+    assert tab(client.get(url), "consultations") == "0"
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        act(pipeline[S.IN_PROCESSING], "consult", officer_minh, agency=other_agency.pk, reason="Xin ý kiến")
+    assert tab(client.get(url), "consultations") == "0"  # cached, until the commit hook runs
+    [hook] = [cb for cb in callbacks if getattr(cb, "func", None) is queues_module.queue_counts_changed]
+    hook()
+    assert tab(client.get(url), "consultations") == "1"
+
+
+def test_without_a_reachable_cache_the_page_counts_and_a_transition_still_commits(
+    client, procedure, citizen_nhung, clerk_lan, settings, django_capture_on_commit_callbacks, caplog
+):
+    # A Redis cache on a port nothing listens on: every cache call fails with a connection error.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    dossier = submit(procedure, citizen_nhung)
+    client.force_login(clerk_lan)
+    url = reverse("workspace:queue", args=["to_receive"])
+    assert tab(client.get(url), "to_receive") == "1"
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        act(dossier, "receive", clerk_lan)
+    [hook] = [cb for cb in callbacks if getattr(cb, "func", None) is queues_module.queue_counts_changed]
+    hook()  # logs, does not raise
+    assert tab(client.get(url), "to_receive") == "0"
+    assert "cache unavailable, counts of agency" in caplog.text and "cache unavailable, counting" in caplog.text

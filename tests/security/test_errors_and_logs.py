@@ -156,8 +156,8 @@ def test_celery_accepts_json_only():
 
 
 # Parameters a task may take besides ids: small enums and numbers, never personal data. Adding a name here is
-# a reviewed decision (procedures.tasks_national: trigger; procedures.tasks: hours, a look-back window).
-ALLOWED_TASK_PARAMETERS = {"self", "trigger", "hours"}
+# a reviewed decision (procedures.tasks_national: trigger, minutes; procedures.tasks: hours — look-back windows).
+ALLOWED_TASK_PARAMETERS = {"self", "trigger", "hours", "minutes"}
 
 
 def test_task_arguments_are_ids_only():

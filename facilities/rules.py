@@ -63,10 +63,10 @@ def rule_version_get(code: str) -> RuleVersion:
 
 
 def working_calendar() -> deadlines.Calendar:
-    """The working-hours calendar: Monday-Friday minus the public holidays recorded in the portal."""
-    from procedures.models import Holiday
+    """The portal's working-hours calendar (holidays, days off and make-up working days; cached)."""
+    from procedures.clock import calendar_load
 
-    return deadlines.calendar_from_rows(days=[(day, False) for day in Holiday.objects.values_list("date", flat=True)])
+    return calendar_load()
 
 
 def add_working_hours(start: dt.datetime, hours: float, *, calendar: deadlines.Calendar | None = None) -> dt.datetime:

@@ -176,6 +176,9 @@ def test_two_working_hours_skip_lunch_nights_weekends_and_holidays():
     assert add_working_hours(at(28, 10, 0), 2, calendar=calendar) == at(30, 10, 0)  # from a Saturday
     Holiday.objects.create(date=dt.date(2026, 11, 30), name="Ngày nghỉ (minh họa)")
     assert add_working_hours(at(27, 16, 0), 2) == at(1, 9, 0, month=12)  # the Monday is a holiday
+    # A make-up working Saturday entered by an administrator is worked (the portal's one calendar).
+    Holiday.objects.create(date=dt.date(2026, 11, 28), name="Làm bù (minh họa)", kind=Holiday.Kind.MAKEUP_WORKING)
+    assert add_working_hours(at(27, 16, 0), 2) == at(28, 9, 0)
 
 
 @pytest.mark.django_db

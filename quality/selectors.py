@@ -8,7 +8,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet, Sum
@@ -190,36 +189,20 @@ def catalogue_counts(filters: Filters) -> tuple[int, int]:
     return found["online"], found["total"]
 
 
-# --- feedback (optional: the Feedback model another change adds to citizens/) ---------------------
-
-FEEDBACK_CREATED = ("created_at", "submitted_at", "received_at")
-FEEDBACK_DUE = ("due_at", "answer_due_at", "reply_due_at")
-FEEDBACK_ANSWERED = ("answered_at", "replied_at", "resolved_at")
+# --- feedback and complaints (citizens.Feedback) -----------------------------------------------------
 
 
-def feedback_source() -> dict[str, Any] | None:
-    """The Feedback model and its field names, when installed with what the indicator needs; else None."""
-    try:
-        model = apps.get_model("citizens", "Feedback")
-    except LookupError:
-        return None
-    names = {f.name for f in model._meta.get_fields()}
+def feedback_source() -> dict[str, Any]:
+    """The feedback model and the fields the indicator reads (every feedback names its procedure and agency)."""
+    from citizens.models import Feedback
 
-    def pick(options):
-        return next((o for o in options if o in names), None)
-
-    created, due, answered = pick(FEEDBACK_CREATED), pick(FEEDBACK_DUE), pick(FEEDBACK_ANSWERED)
-    if not (due and answered):
-        return None
-    agency = "agency" if "agency" in names else ("dossier__agency" if "dossier" in names else None)
-    procedure = "dossier__procedure" if "dossier" in names else ("procedure" if "procedure" in names else None)
     return {
-        "model": model,
-        "created": created,
-        "due": due,
-        "answered": answered,
-        "agency": agency,
-        "procedure": procedure,
+        "model": Feedback,
+        "created": "created_at",
+        "due": "due_at",
+        "answered": "answered_at",
+        "agency": "agency",
+        "procedure": "procedure",
     }
 
 
@@ -238,10 +221,8 @@ def feedback_rows(filters: Filters, source: dict[str, Any]) -> QuerySet:
     return rows
 
 
-def feedback_counts(filters: Filters) -> tuple[int, int] | None:
+def feedback_counts(filters: Filters) -> tuple[int, int]:
     source = feedback_source()
-    if source is None:
-        return None
     rows = feedback_rows(filters, source)
     answered = source["answered"]
     from django.db.models import F
@@ -266,13 +247,7 @@ def indicator_rows(filters: Filters, totals_: Counter) -> list[IndicatorRow]:
         if spec.numerator == "catalogue":
             num, den = catalogue_counts(filters)
         elif spec.numerator == "feedback":
-            counts = feedback_counts(filters)
-            if counts is None:
-                num = den = None
-                available = False
-                note = "feedback_missing"
-            else:
-                num, den = counts
+            num, den = feedback_counts(filters)
         elif spec.numerator == "ratings_satisfied" and rating_model() is None:
             num = den = None
             available = False

@@ -7,4 +7,9 @@ class PortalConfig(AppConfig):
     verbose_name = _("Portal kernel")
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers system checks)
+        from django.contrib import admin
+
+        from . import checks, two_factor  # noqa: F401  (checks registers system checks; two_factor its receivers)
+
+        # The admin has no password-only sign-in: it goes through allauth's, which asks for the TOTP code.
+        admin.site.login = two_factor.admin_login

@@ -6,8 +6,10 @@ MoH internal process QT.YDCT.11 as listed in domain.md §6.1 (MoH Decision 3621/
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -17,11 +19,36 @@ from procedures.catalogue import procedure_version_freeze
 from procedures.catalogue_io import catalogue_import
 from procedures.models import Agency, CalendarYear, Department, Procedure, ProcedureStage, StaffProfile
 
-DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (printed by make run; refused outside DEBUG)
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  # nosec B105  # printed by make run; refused outside DEBUG
 # Hypothetical identifier from Circular 04/2025's worked example (domain.md §2.1), not a real agency code.
 DEMO_AGENCY_CODE = "G18.001.02"
 
 SHIPPED_CATALOGUE = Path(__file__).resolve().parent / "data" / "moh-catalogue.json"
+
+
+def demo_totp_seed(username: str) -> str:
+    """The fixed TOTP secret (base32) of a demo account: public, printed by `make run`, DEBUG only."""
+    return base64.b32encode(f"motcua-demo-{username}".encode()[:20].ljust(20, b"0")).decode()
+
+
+def demo_totp_enrol(usernames) -> int:
+    """Enrol the demo accounts' authenticators with their fixed seeds (security.md T06); never outside DEBUG.
+
+    Accounts that already have an authenticator keep it (someone may have reset and re-enrolled one).
+    """
+    if not settings.DEBUG:
+        return 0
+    from allauth.mfa.models import Authenticator
+
+    from portal.two_factor import totp_enrol
+
+    enrolled = 0
+    for user in get_user_model().objects.filter(username__in=list(usernames)):
+        if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            totp_enrol(user=user, secret=demo_totp_seed(user.username))
+            enrolled += 1
+    return enrolled
+
 
 DEMO_STAFF = [
     ("clerk", "Trần Thị", "Lan", StaffProfile.Role.RECEPTION_CLERK, "Chuyên viên Bộ phận Một cửa"),
@@ -116,10 +143,14 @@ def demo_data_load() -> dict[str, int]:
     from facilities.demo import load_facility_demo
 
     load_facility_demo()
+    from facilities.demo import DEMO_USERS as FACILITY_USERS
+
+    totp = demo_totp_enrol([row[0] for row in DEMO_STAFF] + [row[0] for row in FACILITY_USERS])
     return {
         "users_created": created_users,
         "holidays_added": holidays,
         "catalogue_created": report.created,
         "catalogue_updated": report.updated,
         "administrative_units": units["units"],
+        "authenticators_enrolled": totp,
     }

@@ -58,6 +58,12 @@ def demo_staff() -> tuple[list[tuple[str, str]], str]:
     staff = []
     for username, last, first, role, title in DEMO_STAFF:
         staff.append((username, f"{last} {first}, {getattr(role, 'label', role)} ({title})"))
+    try:
+        from facilities.demo import DEMO_USERS
+    except ImportError:
+        DEMO_USERS = []
+    for username, last, first, _role, title in DEMO_USERS:
+        staff.append((username, f"{last} {first}, health facility ({title}), /facilities/"))
     return staff, password
 
 
@@ -76,7 +82,38 @@ def staff_lines() -> list[str]:
     lines = [f"  {user:8} {description}" for user, description in staff if user in existing]
     if not lines:
         return ["  (none yet: run `python manage.py load_demo_data`)"]
-    return [*lines, f"  password for all: {password}"]
+    return [*lines, f"  password for all: {password}", *totp_lines([u for u, _ in staff if u in existing])]
+
+
+def totp_lines(usernames: list[str]) -> list[str]:
+    """The fixed TOTP seeds of the demo accounts (DEBUG only) and how to put them in an authenticator app."""
+    try:
+        from urllib.parse import quote
+
+        from allauth.mfa.models import Authenticator
+        from django.conf import settings
+
+        from portal.crypto import decrypt
+        from procedures.demo import demo_totp_seed
+    except ImportError as exc:
+        return [f"  (no two-factor seeds: {exc})"]
+    lines = [
+        "Two-factor sign-in: after the password the portal asks for a 6-digit code. Add the account to an",
+        "authenticator app (FreeOTP, Google or Microsoft Authenticator, KeePassXC...) with its key, time-based,",
+        "or open the otpauth:// link on the phone; `oathtool --totp -b KEY` prints the current code too:",
+    ]
+    for username in usernames:
+        seed = demo_totp_seed(username)
+        totp = Authenticator.objects.filter(user__username=username, type="totp").first()
+        if totp is None:
+            lines.append(f"  {username:8} (no authenticator yet: it is set up at the first sign-in)")
+        elif decrypt(totp.data["secret"]) != seed:
+            lines.append(f"  {username:8} (its own authenticator, set up after a reset)")
+        else:
+            issuer = quote(settings.MFA_TOTP_ISSUER)
+            uri = f"otpauth://totp/{issuer}:{username}?secret={seed}&issuer={issuer}"
+            lines.append(f"  {username:8} key {seed}  {uri}")
+    return lines
 
 
 def main() -> None:

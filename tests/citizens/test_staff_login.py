@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import totp_code
+
 pytestmark = pytest.mark.django_db
 
 
 def test_staff_sign_in_greets_by_vietnamese_name_in_vietnamese(client, clerk_lan):
-    response = client.post("/accounts/login/", {"login": "clerk", "password": "staff-password-2026"}, follow=True)
+    asked = client.post("/accounts/login/", {"login": "clerk", "password": "staff-password-2026"}, follow=True)
+    assert asked.redirect_chain[-1][0] == "/accounts/2fa/authenticate/"  # the TOTP step (security.md T06)
+    response = client.post("/accounts/2fa/authenticate/", {"code": totp_code()}, follow=True)
     page = response.content.decode()
     assert "Đã đăng nhập với tên Trần Thị Lan." in page
     assert "Bàn làm việc Một cửa" in page

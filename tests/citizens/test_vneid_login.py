@@ -26,6 +26,7 @@ from integrations.vneid.simulator import DEMO_CITIZENS, DemoCitizen, Fault, star
 from portal.audit import audit_chain_verify
 from portal.crypto import pii_hash
 from portal.models import AuditRecord
+from tests.conftest import totp_enrol
 from tests.fixtures.vneid import TEST_CLIENT_REDIRECT_URI
 
 LOGIN = "/accounts/oidc/vneid/login/"
@@ -73,7 +74,7 @@ def _set_token_auth_method(settings, method: str) -> None:
 
 
 def _make_staff(username: str = "clerk") -> User:
-    return User.objects.create_user(username=username, password="staff-password-2026", is_staff=True)
+    return totp_enrol(User.objects.create_user(username=username, password="staff-password-2026", is_staff=True))
 
 
 # --- The portal's pages --------------------------------------------------------------------------
@@ -398,7 +399,7 @@ def test_citizen_account_later_made_staff_is_refused(english, vneid_simulator):
 def test_admin_lists_profiles_without_the_id_number_and_audits_the_detail(client, vneid_simulator):
     _sign_in(client, vneid_simulator, NHUNG)
     profile = CitizenProfile.objects.get()
-    admin = User.objects.create_superuser(username="admin", password="admin-password-2026")
+    admin = totp_enrol(User.objects.create_superuser(username="admin", password="admin-password-2026"))
     client.force_login(admin)
     listing = client.get("/admin/citizens/citizenprofile/")
     assert listing.status_code == 200

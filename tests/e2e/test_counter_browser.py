@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from procedures.models import Dossier
 from tests.conftest import MINIMAL_PDF
+from tests.e2e.sign_in import staff_sign_in
 from tests.procedures.test_counter import counter_setup, qr_text_for, rule_versions_ensure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,10 +26,7 @@ def test_a_counter_intake_from_the_card_qr_text_to_the_printed_receipt(
     person = population_registry_simulator.living(41)
 
     # The clerk signs in and opens a new counter intake.
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Tên đăng nhập").fill("clerk")
-    page.get_by_label("Mật khẩu").fill("staff-password-2026")
-    page.locator("form#staff-login button[type=submit]").click()
+    staff_sign_in(page, live_server, "clerk")
     page.goto(f"{live_server.url}/workspace/counter/")
     page.locator("#new-intake").click()
     expect(page.locator("#identify-form")).to_be_visible()

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from procedures.models import Dossier
 from tests.conftest import MINIMAL_PDF
+from tests.e2e.sign_in import staff_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,10 +45,7 @@ def test_citizen_applies_clerk_receives_portal_is_told_and_citizen_sees_it(
     # 4. A reception clerk, in another browser session, sees it in the queue and receives it.
     clerk_context = browser.new_context(locale="vi-VN")
     clerk = clerk_context.new_page()
-    clerk.goto(f"{live_server.url}/accounts/login/")
-    clerk.get_by_label("Tên đăng nhập").fill("clerk")
-    clerk.get_by_label("Mật khẩu").fill("staff-password-2026")
-    clerk.locator("form#staff-login button[type=submit]").click()
+    staff_sign_in(clerk, live_server, "clerk")
     # The clerk lands on the workspace: the new online dossier is in the queue to receive.
     expect(clerk.locator("#queue-table tbody tr", has_text=reference)).to_be_visible()
     clerk.get_by_role("link", name=reference).click()

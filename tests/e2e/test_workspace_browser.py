@@ -13,6 +13,7 @@ from procedures.models import Dossier, ProcedureStage, StaffProfile
 from procedures.services import ApplicantData, dossier_submit
 from procedures.uploads import check_upload
 from tests.conftest import make_staff, pdf_upload
+from tests.e2e.sign_in import staff_sign_in
 
 # Keep the audit chain's head row (portal app, made by a migration) out of the flush; see the catalogue test.
 APPS = [app for app in settings.INSTALLED_APPS if app != "portal"]
@@ -77,12 +78,7 @@ def staff_page(browser, live_server):
         context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": live_server.url}])
         contexts.append(context)
         page = context.new_page()
-        page.goto(f"{live_server.url}/accounts/login/")
-        form = page.locator("form#staff-login")
-        form.get_by_label("Username").fill(username)
-        form.get_by_label("Password").fill("staff-password-2026")
-        form.locator("button[type=submit]").click()
-        expect(page.locator(".nav-logout")).to_be_visible()
+        staff_sign_in(page, live_server, username)
         page.goto(f"{live_server.url}/workspace/")
         return page
 

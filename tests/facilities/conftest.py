@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from integrations.interlinking.simulator import InterlinkingSimulator, start
+from tests.conftest import totp_enrol
 
 MOTHER_ID = "001195012345"  # the VNeID simulator's Nguyễn Thị Hồng Nhung (synthetic)
 MOTHER_NAME = "Nguyễn Thị Hồng Nhung"
@@ -126,7 +127,7 @@ def _member(username: str, facility, role: str):
         username=username, password="demo-password-2026", first_name="Thu", last_name="Nguyễn Thị"
     )
     FacilityMembership.objects.create(user=user, facility=facility, role=role)
-    return user
+    return totp_enrol(user)  # facility members sign in with a password and a TOTP code (security.md T06)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from facilities.delivery import interlinking_poll
 from facilities.models import HealthDocument
+from tests.e2e.sign_in import staff_sign_in
 from tests.facilities.conftest import birth_data, death_data, pdf_text
 
 APPS = [app for app in settings.INSTALLED_APPS if app != "portal"]
@@ -33,10 +34,7 @@ def test_twins_and_a_death_notice_are_issued_and_the_mother_follows_and_verifies
     page, browser, live_server, vneid_simulator, interlinking_simulator, facility, head_user, tmp_path
 ):
     # 1. The facility's head signs in with a local account and opens the birth-certificate form.
-    page.goto(f"{live_server.url}/accounts/login/?next=/facilities/")
-    page.locator("form#staff-login input[name=login]").fill("facility")
-    page.locator("form#staff-login input[name=password]").fill("demo-password-2026")
-    page.locator("form#staff-login button[type=submit]").click()
+    staff_sign_in(page, live_server, "facility", password="demo-password-2026", next_url="/facilities/")
     expect(page.locator("#facility-name")).to_contain_text("99001")
     page.locator("#issue-birth-link").click()
 

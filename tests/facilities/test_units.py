@@ -65,6 +65,7 @@ def test_the_demo_facility_loads_twice_signs_and_its_user_signs_in(client, place
     from facilities.models import FacilityCredential
     from facilities.services import Issuer, birth_certificates_issue
     from portal.signing import verify_pdf
+    from tests.conftest import totp_enrol
     from tests.facilities.conftest import birth_data, child
 
     settings.VAR_DIR = tmp_path
@@ -75,7 +76,7 @@ def test_the_demo_facility_loads_twice_signs_and_its_user_signs_in(client, place
 
     user = get_user_model().objects.get(username="facility")
     assert user.check_password(DEMO_PASSWORD)
-    client.force_login(user)
+    client.force_login(totp_enrol(user))  # outside DEBUG the demo loader sets no two-factor seed
     assert client.get("/facilities/").status_code == 200
     (document,) = birth_certificates_issue(issuer=Issuer(facility=second), data=birth_data(), children=[child()])
     assert verify_pdf(document.pdf.read(), trusted_certificates_pem=[second.certificate_pem.encode()]).ok

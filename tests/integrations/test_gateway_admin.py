@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 
 from integrations.gateway_models import GatewayClient, GatewayMessage, api_key_digest
 from portal.models import AuditRecord
+from tests.conftest import totp_enrol
 
 pytestmark = pytest.mark.django_db
 ADD = "/admin/integrations/gatewayclient/add/"
@@ -16,7 +17,7 @@ ADD = "/admin/integrations/gatewayclient/add/"
 
 @pytest.fixture
 def admin_client(client):
-    admin = get_user_model().objects.create_superuser("root", password="root-password-2026")
+    admin = totp_enrol(get_user_model().objects.create_superuser("root", password="root-password-2026"))
     client.force_login(admin)
     client.cookies["portal_language"] = "en"
     return client

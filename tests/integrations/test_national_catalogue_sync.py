@@ -25,6 +25,7 @@ from procedures.catalogue import procedure_publish
 from procedures.catalogue_sync import national_catalogue_sync
 from procedures.models import Agency, Procedure, ProcedureStage, ProcedureVersion
 from procedures.models_national import CatalogueSyncRun, NationalCatalogueLink
+from tests.conftest import totp_enrol
 
 pytestmark = pytest.mark.django_db
 
@@ -240,7 +241,7 @@ def test_the_beat_entry_follows_the_setting(enabled, expected):
 
 @pytest.fixture
 def admin_client(client):
-    user = get_user_model().objects.create_superuser("root", "root@example.vn", "admin-password-2026")
+    user = totp_enrol(get_user_model().objects.create_superuser("root", "root@example.vn", "admin-password-2026"))
     client.force_login(user)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client

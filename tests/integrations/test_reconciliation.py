@@ -33,6 +33,7 @@ from integrations.reconciliation_matching import (
     parse_birth_date,
 )
 from integrations.reconciliation_synthetic import expected_counts, synthetic_rows
+from tests.conftest import totp_enrol
 
 # --- the comparison rules (docs/identity-matching.md) ----------------------------------------------
 
@@ -321,7 +322,7 @@ def test_the_job_pages_show_progress_report_and_export(
     client, population_registry_simulator, settings, django_capture_on_commit_callbacks
 ):
     settings.RECONCILIATION_CHUNK_SIZE = 100
-    user = get_user_model().objects.create_user("analyst", password="analyst-password-2026", is_staff=True)
+    user = totp_enrol(get_user_model().objects.create_user("analyst", password="analyst-password-2026", is_staff=True))
     user.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_reconciliationjob", "change_reconciliationjob"])
     )

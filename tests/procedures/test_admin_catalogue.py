@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from procedures.models import Procedure, ProcedureVersion
+from tests.conftest import totp_enrol
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ SCHEMA = {
 
 @pytest.fixture
 def admin_client(client, agency):
-    user = get_user_model().objects.create_superuser("root", "root@example.vn", "admin-password-2026")
+    user = totp_enrol(get_user_model().objects.create_superuser("root", "root@example.vn", "admin-password-2026"))
     client.force_login(user)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # assertions do not depend on translations
     return client

@@ -15,6 +15,7 @@ from django.utils import translation
 from procedures import catalogue
 from procedures.catalogue_io import catalogue_export, catalogue_import
 from procedures.models import Procedure, ProcedureFee, ProcedureStage
+from tests.conftest import totp_enrol
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +140,7 @@ def test_unreadable_files_are_refused(db):
 
 
 def test_admin_import_and_export_pages(client, configured):
-    user = get_user_model().objects.create_superuser("root", "root@example.vn", "admin-password-2026")
+    user = totp_enrol(get_user_model().objects.create_superuser("root", "root@example.vn", "admin-password-2026"))
     client.force_login(user)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     response = client.get(reverse("admin:procedures_procedure_export") + "?format=xlsx")

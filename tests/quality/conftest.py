@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from portal.crypto import pii_hash
+from tests.conftest import totp_enrol
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 _seq = itertools.count(1)
@@ -214,4 +215,4 @@ def ministry_user(db):
         username="ministry", password="staff-password-2026", first_name="Hà", last_name="Vụ Pháp chế", is_staff=True
     )
     user.user_permissions.add(Permission.objects.get(codename="view_all_agencies"))
-    return user
+    return totp_enrol(user)

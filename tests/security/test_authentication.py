@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 
 from portal.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
 from portal.models import AuditRecord
-from tests.security.conftest import LOGIN_URL, STAFF_PASSWORD, sign_in
+from tests.security.conftest import LOGIN_URL, STAFF_PASSWORD, sign_in, sign_in_with_code
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,7 @@ def test_the_lockout_expires_after_the_cool_off(client, clerk_lan):
 
     age_attempts(int(settings.AXES_COOLOFF_TIME.total_seconds() // 60) + 1)
 
-    response = sign_in(client, "clerk", STAFF_PASSWORD)
+    response = sign_in_with_code(client, "clerk", STAFF_PASSWORD)
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(clerk_lan.pk)
 
@@ -143,7 +143,7 @@ def test_sign_in_rotates_the_session_key_and_the_csrf_token(client, clerk_lan):
     client.cookies[settings.SESSION_COOKIE_NAME] = planted_key
     csrf_before = client.cookies[settings.CSRF_COOKIE_NAME].value
 
-    assert sign_in(client, "clerk", STAFF_PASSWORD).status_code == 302
+    assert sign_in_with_code(client, "clerk", STAFF_PASSWORD).status_code == 302
 
     assert client.session.session_key != planted_key
     assert not Session.objects.filter(session_key=planted_key).exists()

@@ -18,7 +18,7 @@ import statistics
 import sys
 import time
 
-from benchenv import ROOT, percentile
+from benchenv import ROOT, percentile, staff_login
 
 os.environ["CELERY_BROKER_URL"] = "memory://"
 
@@ -76,7 +76,7 @@ def main() -> None:
     }
     citizen_client, clerk_client, anon = Client(), Client(), Client()
     citizen_client.force_login(user)
-    clerk_client.force_login(clerk)
+    staff_login(clerk_client, clerk)
 
     baseline, submit, receive = [], [], []
     with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
@@ -104,9 +104,10 @@ def main() -> None:
             pk = Dossier.objects.values_list("pk", flat=True).get(reference=reference)
 
             t0 = time.perf_counter()
-            response = clerk_client.post(f"/procedures/workspace/{pk}/receive/")
+            response = clerk_client.post(f"/workspace/d/{pk}/act/receive/")
             receive.append((time.perf_counter() - t0) * 1000)
             assert response.status_code == 302, response.status_code
+            assert response["Location"] == f"/workspace/d/{pk}/", response["Location"]  # not sent to enrolment
 
     created = {
         "dossiers": Dossier.objects.count() - before["dossiers"],

@@ -15,15 +15,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from citizens.applicant import Applicant, prefill_fields, verified_contacts
 from citizens.models import DossierLookupSecret, Draft, DraftDocument, IdentityPrefill
+from citizens.payments import supplement_fees_due
 from portal.audit import audit_record
 from portal.errors import ApplicationError
+from portal.uploads import ACCEPTED, CheckedUpload, check_upload, upload_name_clean, upload_quota_problem
 from procedures.models import Dossier, DossierDocument, Procedure, ProcedureDocument
-from procedures.uploads import ACCEPTED, CheckedUpload, check_upload
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -91,6 +93,73 @@ def held_data_satisfies(item: ProcedureDocument, prefill: IdentityPrefill | None
     )
 
 
+def held_results(user: AbstractBaseUser) -> list:
+    """The results issued to USER that the portal keeps (their data store): signed results of their dossiers."""
+    from procedures.models import OfficialDocument
+    from procedures.selectors import dossier_list_for_applicant
+
+    return list(
+        OfficialDocument.objects.filter(
+            kind=OfficialDocument.Kind.RESULT,
+            dossier__in=dossier_list_for_applicant(user=user).filter(
+                state__in=[Dossier.State.RESULT_READY, Dossier.State.RETURNED]
+            ),
+        )
+        .select_related("dossier__procedure")
+        .order_by("-rendered_at")
+    )
+
+
+def draft_reuse_result(*, draft: Draft, item_order: int, official_id: int) -> DraftDocument:
+    """Use a result the applicant already holds for a checklist item that accepts one (no new upload).
+
+    The file is copied into the draft (the dossier stays whole when the older one is archived) after its
+    checksum is checked against the one recorded when it was issued; the dossier document is marked reused.
+    """
+    import hashlib
+
+    if draft.dossier_id:
+        raise ApplicationError(_("This application has already been submitted."), status=409)
+    item = draft.procedure.documents.filter(order=item_order).first()
+    if item is None or item.replaced_by != ProcedureDocument.ReplacedBy.CITIZEN_STORE:
+        raise ApplicationError(_("This document cannot be replaced by a result you hold."), status=404)
+    official = next((o for o in held_results(draft.user) if o.pk == official_id), None)
+    if official is None:
+        raise ApplicationError(_("Result not found."), status=404)
+    if draft.documents.filter(checklist_item=item_order).count() >= settings.APPLY_MAX_FILES_PER_ITEM:
+        raise ApplicationError(
+            _("At most %(count)s files for one document; remove one first.")
+            % {"count": settings.APPLY_MAX_FILES_PER_ITEM}
+        )
+    with official.file.open("rb") as handle:
+        content = handle.read()
+    if hashlib.sha256(content).hexdigest() != official.sha256:
+        raise ApplicationError(_("This result cannot be used: its stored copy does not match the one issued."))
+    from django.core.files.base import ContentFile
+
+    name = f"{official.dossier.code or official.dossier.reference}-ket-qua.pdf"
+    with transaction.atomic():
+        document = DraftDocument(
+            draft=draft,
+            checklist_item=item_order,
+            title=item.name[:255],
+            original_name=name,
+            content_type="application/pdf",
+            size=len(content),
+            sha256=official.sha256,
+            reused_from=official,
+        )
+        document.file.save(name, ContentFile(content), save=True)
+        audit_record(
+            action="citizens.result_reused",
+            actor=draft.user,
+            obj=document,
+            data={"official_document": official.pk, "dossier": official.dossier_id, "item": item_order},
+        )
+    Draft.objects.filter(pk=draft.pk).update(updated_at=timezone.now())
+    return document
+
+
 @dataclass
 class UploadProblem:
     name: str
@@ -111,6 +180,7 @@ def draft_upload(*, draft: Draft, item_order: int, files: list[UploadedFile]) ->
     problems: list[UploadProblem] = []
     stored = 0
     existing = draft.documents.filter(checklist_item=item_order).count()
+    held = [d.size for d in draft.documents.all()]  # the whole draft's count and total size (portal.uploads)
     for upload in files:
         name = str(upload.name or "")[:200]
         if existing + stored >= settings.APPLY_MAX_FILES_PER_ITEM:
@@ -130,10 +200,15 @@ def draft_upload(*, draft: Draft, item_order: int, files: list[UploadedFile]) ->
             )
             continue
         try:
-            checked = check_upload(upload, accepted=accepted_mimes(item))
+            checked = check_upload(upload, accepted=accepted_mimes(item), actor=draft.user)
         except ValidationError as exc:
             problems.append(UploadProblem(name, " ".join(exc.messages)))
             continue
+        quota = upload_quota_problem(existing_count=len(held), existing_bytes=sum(held), size=checked.size)
+        if quota:
+            problems.append(UploadProblem(name, quota))
+            continue
+        held.append(checked.size)
         with transaction.atomic():
             document = DraftDocument(
                 draft=draft,
@@ -143,6 +218,7 @@ def draft_upload(*, draft: Draft, item_order: int, files: list[UploadedFile]) ->
                 content_type=checked.content_type,
                 size=checked.size,
                 sha256=checked.sha256,
+                scan_status=checked.scan_status,
             )
             document.file.save(checked.name, checked.file, save=True)
         stored += 1
@@ -237,7 +313,7 @@ def draft_submit(
     with transaction.atomic():
         draft = (
             Draft.objects.select_for_update(of=("self",))
-            .select_related("procedure")
+            .select_related("procedure__agency", "procedure__current_version")
             .filter(user=user, token=draft_token)
             .first()
         )
@@ -245,8 +321,10 @@ def draft_submit(
             raise ApplicationError(_("Draft not found."), status=404)
         if draft.dossier_id:
             return Dossier.objects.get(pk=draft.dossier_id), False
+        # The procedure's stages, fees and checklist once, for the checks, the fee timing and the version freeze.
+        prefetch_related_objects([draft.procedure], "stages", "fees", "documents")
         documents = list(draft.documents.order_by("checklist_item", "id"))
-        checklist = checklist_for(draft.procedure)
+        checklist = list(draft.procedure.documents.all())  # in checklist order (the model's ordering)
         problems = draft_problems(
             draft=draft, applicant=applicant, prefill=prefill, documents=documents, checklist=checklist
         )
@@ -257,46 +335,11 @@ def draft_submit(
         data = draft.data
         fields = prefill_fields(prefill)
         identity_status = prefill.status if prefill else IdentityPrefill.Status.UNVERIFIED
-        first = documents[0]
-        with first.file.open("rb") as handle:
-            dossier = dossier_submit(
-                procedure=draft.procedure,
-                applicant_user=user,
-                applicant=ApplicantData(
-                    name=applicant.display_name,
-                    national_id=applicant.national_id,
-                    address=data.get("address", ""),
-                    phone=data.get("phone", ""),
-                    email=data.get("email", ""),
-                ),
-                request_summary=data.get("request_summary", ""),
-                upload=CheckedUpload(
-                    file=UploadedFile(handle, name=first.original_name, size=first.size),
-                    name=first.original_name,
-                    content_type=first.content_type,
-                    size=first.size,
-                    sha256=first.sha256,
-                ),
-                document_title=first.title,
-            )
-        DossierDocument.objects.filter(dossier=dossier).update(checklist_item=first.checklist_item)
-        for document in documents[1:]:
-            with document.file.open("rb") as handle:
-                copy = DossierDocument(
-                    dossier=dossier,
-                    title=document.title,
-                    original_name=document.original_name,
-                    content_type=document.content_type,
-                    size=document.size,
-                    sha256=document.sha256,
-                    checklist_item=document.checklist_item,
-                )
-                copy.file.save(document.original_name, handle, save=True)
         reused = [
             item.order
             for item in checklist
             if held_data_satisfies(item, prefill) and item.order not in {d.checklist_item for d in documents}
-        ]
+        ] + sorted({d.checklist_item for d in documents if d.reused_from_id})
         extra: dict[str, Any] = {
             "applicant_kind": applicant.kind,
             "organisation_tax_code": applicant.tax_code,
@@ -324,9 +367,48 @@ def draft_submit(
                 principal_email=principal.get("email", "")[:254],
                 authorisation_document=(poa[0].original_name if poa else "")[:300],
             )
-        Dossier.objects.filter(pk=dossier.pk).update(**extra)
-        for name, value in extra.items():
-            setattr(dossier, name, value)
+        first = documents[0]
+        with first.file.open("rb") as handle:
+            dossier = dossier_submit(
+                procedure=draft.procedure,
+                applicant_user=user,
+                applicant=ApplicantData(
+                    name=applicant.display_name,
+                    national_id=applicant.national_id,
+                    address=data.get("address", ""),
+                    phone=data.get("phone", ""),
+                    email=data.get("email", ""),
+                ),
+                request_summary=data.get("request_summary", ""),
+                upload=CheckedUpload(
+                    file=UploadedFile(handle, name=first.original_name, size=first.size),
+                    name=first.original_name,
+                    content_type=first.content_type,
+                    size=first.size,
+                    sha256=first.sha256,
+                    scan_status=first.scan_status,
+                ),
+                document_title=first.title,
+                dossier_fields=extra,  # written with the dossier row (no second UPDATE)
+                document_fields={
+                    "checklist_item": first.checklist_item,
+                    "source": DossierDocument.Source.REUSED if first.reused_from_id else DossierDocument.Source.UPLOAD,
+                },
+            )
+        for document in documents[1:]:
+            with document.file.open("rb") as handle:
+                copy = DossierDocument(
+                    dossier=dossier,
+                    title=document.title,
+                    original_name=document.original_name,
+                    content_type=document.content_type,
+                    size=document.size,
+                    sha256=document.sha256,
+                    checklist_item=document.checklist_item,
+                    source=DossierDocument.Source.REUSED if document.reused_from_id else DossierDocument.Source.UPLOAD,
+                    scan_status=document.scan_status,
+                )
+                copy.file.save(document.original_name, handle, save=True)
         Draft.objects.filter(pk=draft.pk).update(dossier=dossier, updated_at=timezone.now())
         # One audit record for the submission: dossier_submit's "dossier.submit", in this same transaction; the
         # draft row now points at the dossier, and the fields set here are on the dossier itself.
@@ -342,13 +424,23 @@ def supplement_answer(*, dossier: Dossier, user: AbstractBaseUser, files: list[U
 
     if dossier.state != Dossier.State.SUPPLEMENT_REQUESTED:
         raise ApplicationError(_("No supplement is requested for this dossier now."), status=409)
+    if supplement_fees_due(dossier):
+        raise ApplicationError(_("Pay the fee due at supplement first; then send the documents asked for."), status=409)
     checked = []
     problems = []
+    held = list(dossier.documents.values_list("size", flat=True))  # the dossier's count and total (portal.uploads)
     for upload in files:
         try:
-            checked.append(check_upload(upload))
+            one = check_upload(upload, actor=user)
         except ValidationError as exc:
-            problems.append(f"{upload.name}: {' '.join(exc.messages)}")
+            problems.append(f"{upload_name_clean(upload.name)}: {' '.join(exc.messages)}")
+            continue
+        quota = upload_quota_problem(existing_count=len(held), existing_bytes=sum(held), size=one.size)
+        if quota:
+            problems.append(f"{one.name}: {quota}")
+            continue
+        held.append(one.size)
+        checked.append(one)
     if problems:
         raise ApplicationError("; ".join(problems), extra={"field": "files"})
     if not checked and not note.strip():
@@ -364,6 +456,7 @@ def supplement_answer(*, dossier: Dossier, user: AbstractBaseUser, files: list[U
                 size=upload.size,
                 sha256=upload.sha256,
                 source=DossierDocument.Source.SUPPLEMENT,
+                scan_status=upload.scan_status,
             )
             document.file.save(upload.name, upload.file, save=True)
             ids.append(document.pk)

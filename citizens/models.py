@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.crypto import EncryptedTextField
+from portal.uploads import ScannedQuerySet, ScanStatus, stored_name
 
 
 class CitizenProfile(models.Model):
@@ -184,7 +185,7 @@ class Draft(models.Model):
 
 
 def draft_upload_to(instance: DraftDocument, filename: str) -> str:
-    return f"drafts/{instance.draft.token}/{instance.sha256[:16]}-{filename}"
+    return f"drafts/{instance.draft.token}/{stored_name(filename)}"  # never the applicant's file name
 
 
 class DraftDocument(models.Model):
@@ -201,6 +202,16 @@ class DraftDocument(models.Model):
     size = models.PositiveIntegerField(_("size (bytes)"))
     sha256 = models.CharField(max_length=64)
     uploaded_at = models.DateTimeField(default=timezone.now)
+    # A result the applicant already holds (their data store), copied in instead of an upload (decision 0065).
+    reused_from = models.ForeignKey(
+        "procedures.OfficialDocument", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Antivirus (portal.uploads, decision 0055): "pending" while the scanner was down, never shown to staff.
+    scan_status = models.CharField(
+        _("virus scan"), max_length=10, choices=ScanStatus.choices, default=ScanStatus.UNSCANNED
+    )
+
+    objects = ScannedQuerySet.as_manager()
 
     class Meta:
         ordering = ["checklist_item", "id"]

@@ -33,18 +33,38 @@ PHASE_TIMINGS = {
 }
 
 
-def fees_due(dossier: Dossier) -> tuple[list[dict], int, str]:
-    """Return (items, total VND, timing key) of the fees due now for DOSSIER (empty if none)."""
-    if dossier.state != Dossier.State.FEE_DUE:
-        return [], 0, ""
-    phase = dossier.resume_state or Dossier.State.SUBMITTED
-    timings = PHASE_TIMINGS.get(phase, ())
+def _fee_items(dossier: Dossier, timings) -> list[dict]:
     day = timezone.localdate()
-    items = [
+    return [
         {"name": fee.name, "name_en": fee.name_en, "amount_vnd": fee.amount_vnd, "timing": fee.timing}
         for fee in dossier.procedure.fees.all()
         if fee.amount_vnd and fee.timing in timings and fee.is_effective_on(day)
     ]
+
+
+def supplement_fees_due(dossier: Dossier) -> list[dict]:
+    """Fees collected "at supplement" (HinhThucThu 2) still to pay before a supplement answer is accepted.
+
+    Our reading (decision 0064): they fall due when a supplement is requested, are paid online before the
+    applicant's answer is taken, and once per dossier (a second supplement request does not charge again).
+    """
+    if dossier.state != Dossier.State.SUPPLEMENT_REQUESTED:
+        return []
+    items = _fee_items(dossier, (T.AT_SUPPLEMENT,))
+    if not items or dossier.payments.filter(timing="supplement", status=Payment.Status.PAID).exists():
+        return []
+    return items
+
+
+def fees_due(dossier: Dossier) -> tuple[list[dict], int, str]:
+    """Return (items, total VND, timing key) of the fees due now for DOSSIER (empty if none)."""
+    if dossier.state == Dossier.State.SUPPLEMENT_REQUESTED:
+        items = supplement_fees_due(dossier)
+        return items, sum(i["amount_vnd"] for i in items), ("supplement" if items else "")
+    if dossier.state != Dossier.State.FEE_DUE:
+        return [], 0, ""
+    phase = dossier.resume_state or Dossier.State.SUBMITTED
+    items = _fee_items(dossier, PHASE_TIMINGS.get(phase, ()))
     return (
         items,
         sum(i["amount_vnd"] for i in items),

@@ -47,8 +47,9 @@ from citizens.forms import (
 from citizens.models import Draft, DraftDocument, Feedback, IdentityPrefill, Payment
 from citizens.payments import CallbackRefused, fees_due, payment_callback, payment_start
 from portal.errors import ApplicationError
+from portal.ratelimits import limit, lookup_code_key, user_or_ip_key
 from procedures import selectors
-from procedures.models import Dossier
+from procedures.models import Dossier, ProcedureDocument
 
 logger = logging.getLogger("citizens.views")
 
@@ -87,15 +88,10 @@ def _client_ip(request: HttpRequest) -> str | None:
     return (value or "").split(",")[0].strip() or None
 
 
-def _attachment(field_file, *, name: str, content_type: str) -> FileResponse:
-    try:
-        handle = field_file.open("rb")
-    except (FileNotFoundError, ValueError) as exc:
-        raise Http404 from exc
-    response = FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+def _attachment(field_file, *, name: str, content_type: str, scan_status: str | None = None) -> FileResponse:
+    from portal.uploads import attachment_response
+
+    return attachment_response(field_file, name=name, content_type=content_type, scan_status=scan_status)
 
 
 # --- identity, consent and prefill -----------------------------------------------------------------
@@ -300,6 +296,18 @@ def draft_step(request: HttpRequest, token: str, step: str) -> HttpResponse:
                 return redirect("citizens:draft-step", token=draft.token, step="documents")
             if not item.isdigit():
                 raise Http404
+            if request.POST.get("reuse"):
+                try:
+                    apply_services.draft_reuse_result(
+                        draft=draft, item_order=int(item), official_id=int(request.POST["reuse"])
+                    )
+                except ValueError as exc:
+                    raise Http404 from exc
+                except ApplicationError as exc:
+                    if exc.status == 404:
+                        raise Http404 from exc
+                    messages.error(request, exc.message)
+                return redirect("citizens:draft-step", token=draft.token, step="documents")
             files = request.FILES.getlist(f"files-{item}")
             if not files:
                 problems = [apply_services.UploadProblem("", _("Choose a file to upload."))]
@@ -316,14 +324,18 @@ def draft_step(request: HttpRequest, token: str, step: str) -> HttpResponse:
             status = 400
         uploaded = list(draft.documents.all())
         prefill = context["prefill"]
+        checklist = apply_services.checklist_for(draft.procedure)
+        store = any(i.replaced_by == ProcedureDocument.ReplacedBy.CITIZEN_STORE for i in checklist)
+        results = apply_services.held_results(request.user) if store else []
         context["items"] = [
             {
                 "item": item,
                 "files": [d for d in uploaded if d.checklist_item == item.order],
                 "held": apply_services.held_data_satisfies(item, prefill),
+                "results": results if item.replaced_by == ProcedureDocument.ReplacedBy.CITIZEN_STORE else [],
                 "accept": ",".join("." + t.strip() for t in item.accepted_types.split(",") if t.strip()),
             }
-            for item in apply_services.checklist_for(draft.procedure)
+            for item in checklist
         ]
         context["power_of_attorney"] = [d for d in uploaded if d.checklist_item == DraftDocument.POWER_OF_ATTORNEY]
         context["problems"] = problems
@@ -346,7 +358,9 @@ def draft_document(request: HttpRequest, token: str, doc_id: int) -> FileRespons
     document = draft.documents.filter(pk=doc_id).first()
     if document is None:
         raise Http404
-    return _attachment(document.file, name=document.original_name, content_type=document.content_type)
+    return _attachment(
+        document.file, name=document.original_name, content_type=document.content_type, scan_status=document.scan_status
+    )
 
 
 @applicant_required
@@ -475,7 +489,9 @@ def dossier_document(request: HttpRequest, reference: str, doc_id: int) -> FileR
     if document is None:
         raise Http404
     selectors.personal_data_read(actor=request.user, dossiers=[dossier], purpose="applicant downloads own document")
-    return _attachment(document.file, name=document.original_name, content_type=document.content_type)
+    return _attachment(
+        document.file, name=document.original_name, content_type=document.content_type, scan_status=document.scan_status
+    )
 
 
 @applicant_required
@@ -602,6 +618,7 @@ def payment_callback_view(request: HttpRequest) -> HttpResponse:
 
 @applicant_required
 @require_http_methods(["GET", "POST"])
+@limit("feedback-user", key=user_or_ip_key, method="POST")
 def feedback_list(request: HttpRequest) -> HttpResponse:
     dossiers = list(selectors.dossier_list_for_applicant(user=request.user)[:100])
     procedures = list(selectors.procedure_list_published().order_by("code")[:300])
@@ -663,6 +680,8 @@ def data_access(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@limit("lookup-ip", method="POST")
+@limit("lookup-code", key=lookup_code_key, method="POST")
 def lookup(request: HttpRequest) -> HttpResponse:
     """Public look-up without an account: dossier code plus the secret on the receipt; shows status only."""
     form = LookupForm(request.POST or None)

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,8 +32,11 @@ from integrations.reconciliation import (
 )
 from integrations.reconciliation_matching import CATEGORIES, SUB_REASONS
 from portal.audit import audit_record
+from portal.spreadsheets import row_neutralise
+from portal.uploads import check_table_upload, table_uploads
 
 VIEW = "integrations.view_reconciliationjob"
+TABLE_SUFFIXES = {".csv", ".txt", ".xlsx"}
 CHANGE = "integrations.change_reconciliationjob"
 
 CATEGORY_LABELS = {
@@ -74,6 +77,7 @@ def _report_context(job: ReconciliationJob) -> dict[str, Any]:
     }
 
 
+@table_uploads
 @login_required
 @permission_required(VIEW, raise_exception=True)
 @never_cache
@@ -84,15 +88,17 @@ def job_list(request: HttpRequest) -> HttpResponse:
             return HttpResponse(status=403)
         form = JobForm(request.POST, request.FILES)
         if form.is_valid():
-            upload = form.cleaned_data["file"]
             try:
+                upload = check_table_upload(form.cleaned_data["file"], suffixes=TABLE_SUFFIXES, actor=request.user)
                 job = reconciliation_job_create(
                     name=form.cleaned_data["name"],
                     purpose=form.cleaned_data["purpose"],
-                    file=upload,
+                    file=upload.file,
                     filename=upload.name,
                     created_by=request.user,
                 )
+            except ValidationError as exc:
+                form.add_error("file", exc)
             except ImportProblem as exc:
                 form.add_error("file", str(exc))
             else:
@@ -161,7 +167,7 @@ def job_export(request: HttpRequest, pk: int) -> HttpResponse:
     def rows() -> Iterator[str]:
         yield "\ufeff"  # so spreadsheet programs read the Vietnamese text as UTF-8
         for row in iter_mismatch_export(job):
-            yield writer.writerow(row)
+            yield writer.writerow(row_neutralise(row))  # names and IDs from an uploaded file: no formulas (T17)
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="reconciliation-{job.pk}-mismatches.csv"'
@@ -169,20 +175,24 @@ def job_export(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+@table_uploads
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def job_corrections(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ReconciliationJob, pk=pk)
     form = CorrectionsForm(request.POST, request.FILES)
-    if not form.is_valid() or form.cleaned_data["file"].size > settings.UPLOAD_MAX_BYTES * 10:
+    if not form.is_valid():
         messages.error(request, _("Choose the corrected list (CSV or XLSX)."))
         return redirect("reconciliation:job", pk=job.pk)
-    upload = form.cleaned_data["file"]
     try:
+        upload = check_table_upload(form.cleaned_data["file"], suffixes=TABLE_SUFFIXES, actor=request.user)
         correction = reconciliation_corrections_import(
-            job=job, stream=upload.open("rb"), name=upload.name, created_by=request.user
+            job=job, stream=upload.file.open("rb"), name=upload.name, created_by=request.user
         )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("reconciliation:job", pk=job.pk)
     except ImportProblem as exc:
         messages.error(request, str(exc))
         return redirect("reconciliation:job", pk=job.pk)

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.admin import ReadOnlyAdminMixin
 from portal.audit import audit_record
 from portal.errors import ApplicationError
+from portal.uploads import check_table_upload, table_uploads
 from procedures import calendar as working_calendar
 from procedures import catalogue, clock, services
 from procedures.admin_national import national_sync_selected  # national catalogue sync (issue 8)
@@ -271,7 +272,7 @@ class ProcedureAdmin(admin.ModelAdmin):
             path("<int:pk>/publish/", wrap(self.publish_view), name="procedures_procedure_publish"),
             path("<int:pk>/unpublish/", wrap(self.unpublish_view), name="procedures_procedure_unpublish"),
             path("<int:pk>/duplicate/", wrap(self.duplicate_view), name="procedures_procedure_duplicate"),
-            path("import/", wrap(self.import_view), name="procedures_procedure_import"),
+            path("import/", table_uploads(wrap(self.import_view)), name="procedures_procedure_import"),
             path("export/", wrap(self.export_view), name="procedures_procedure_export"),
             *super().get_urls(),
         ]
@@ -334,9 +335,13 @@ class ProcedureAdmin(admin.ModelAdmin):
             raise PermissionDenied
         report = None
         if request.method == "POST" and request.FILES.get("file"):
-            upload = request.FILES["file"]
+            try:
+                upload = check_table_upload(request.FILES["file"], suffixes={".json", ".xlsx"}, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+                return redirect("admin:procedures_procedure_import")
             report = catalogue_io.catalogue_import(
-                content=upload.read(),
+                content=upload.file.read(),
                 filename=upload.name,
                 actor=request.user,
                 publish=bool(request.POST.get("publish")),

@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from procedures.uploads import CheckedUpload, check_upload
+from portal.uploads import CheckedUpload, check_upload
 
 PHONE_RE = re.compile(r"^(\+84|0)\d{9,10}$")
 

@@ -340,8 +340,8 @@ def _settle(*, submission_id: int, index: int, entry: dict[str, Any], content: b
     """
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from portal.uploads import check_upload
     from procedures.models import DossierDocument
-    from procedures.uploads import check_upload
 
     with transaction.atomic():
         submission = (
@@ -355,10 +355,12 @@ def _settle(*, submission_id: int, index: int, entry: dict[str, Any], content: b
         announced = submission.attachments[index]
         dossier = submission.dossier
         if entry["status"] == "stored":
-            # get-or-create per (dossier, hash) under the row lock: never a second copy of the same file
+            # get-or-create per (dossier, hash) under the row lock: never a second copy of the same file.
+            # The hash is of what is stored: an image is re-encoded by the checks (portal.uploads).
+            checked = check_upload(SimpleUploadedFile(announced["TenTepDinhKem"], content or b""))
             same = (
                 DossierDocument.objects.filter(
-                    dossier=dossier, sha256=entry["sha256"], source=DossierDocument.Source.UPLOAD
+                    dossier=dossier, sha256__in={entry["sha256"], checked.sha256}, source=DossierDocument.Source.UPLOAD
                 )
                 .order_by("pk")
                 .first()
@@ -366,7 +368,6 @@ def _settle(*, submission_id: int, index: int, entry: dict[str, Any], content: b
             if same is not None:
                 entry = {**entry, "document": same.pk}
             else:
-                checked = check_upload(SimpleUploadedFile(announced["TenTepDinhKem"], content or b""))
                 document = DossierDocument.objects.create(
                     dossier=dossier,
                     title=announced["TenTepDinhKem"][:255],
@@ -376,6 +377,7 @@ def _settle(*, submission_id: int, index: int, entry: dict[str, Any], content: b
                     size=checked.size,
                     sha256=checked.sha256,
                     source=DossierDocument.Source.UPLOAD,
+                    scan_status=checked.scan_status,
                     checklist_item=_checklist_item(dossier=dossier, code=announced.get("MaThanhPhanHoSo", "")),
                 )
                 entry = {**entry, "document": document.pk}
@@ -413,7 +415,7 @@ def national_attachments_fetch(*, submission_id: int, give_up: bool = False) -> 
 
     from integrations.http import HttpError
     from integrations.national_portal.attachments import AttachmentRefused, attachment_fetch
-    from procedures.uploads import check_upload
+    from portal.uploads import check_upload
 
     submission = NationalInboundSubmission.objects.get(pk=submission_id)
     pending: list[str] = []

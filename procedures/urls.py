@@ -10,9 +10,4 @@ urlpatterns = [
     path("<int:pk>/result-sample/", views.procedure_result_template, name="procedure-result-template"),
     path("dossiers/<str:reference>/", views.dossier_detail, name="dossier-detail"),
     path("dossiers/<str:reference>/receipt.pdf", views.dossier_receipt, name="dossier-receipt"),
-    path("workspace/", views.clerk_queue, name="clerk-queue"),
-    path("workspace/<int:pk>/", views.clerk_dossier, name="clerk-dossier"),
-    path("workspace/<int:pk>/receive/", views.clerk_receive, name="clerk-receive"),
-    path("workspace/<int:pk>/receipt.pdf", views.clerk_receipt, name="clerk-receipt"),
-    path("workspace/<int:pk>/documents/<int:doc_id>/", views.clerk_document, name="clerk-document"),
 ]

@@ -11,9 +11,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.errors import ApplicationError
+from portal.uploads import attachment_response
 from procedures import selectors, services
 from procedures.documents import dossier_receipt_get_or_render
 from procedures.forms import DossierApplyForm
@@ -116,11 +117,8 @@ def procedure_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _public_file(field_file, *, name: str) -> FileResponse:
     if not field_file:
         raise Http404
-    try:
-        handle = field_file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    return FileResponse(handle, as_attachment=True, filename=name)
+    content_type = "application/pdf" if name.lower().endswith(".pdf") else "application/octet-stream"
+    return attachment_response(field_file, name=name, content_type=content_type)
 
 
 @require_GET
@@ -165,75 +163,3 @@ def dossier_receipt(request: HttpRequest, reference: str) -> FileResponse:
     dossier = selectors.dossier_get_for_applicant(user=request.user, reference=reference)
     selectors.personal_data_read(actor=request.user, dossiers=[dossier], purpose="applicant downloads receipt")
     return _receipt_response(dossier)
-
-
-def _staff(request: HttpRequest):
-    profile = selectors.staff_profile_for(user=request.user)
-    if profile is None:
-        raise PermissionDenied
-    return profile
-
-
-@login_required
-@require_GET
-def clerk_queue(request: HttpRequest) -> HttpResponse:
-    profile = _staff(request)
-    new = list(selectors.dossier_list_for_staff(profile=profile, states=[Dossier.State.SUBMITTED])[:100])
-    received = list(
-        selectors.dossier_list_for_staff(profile=profile, states=[Dossier.State.RECEIVED]).order_by("-received_at")[:50]
-    )
-    selectors.personal_data_read(actor=request.user, dossiers=new + received, purpose="clerk queue page")
-    return render(request, "procedures/clerk_queue.html", {"new": new, "received": received, "profile": profile})
-
-
-@login_required
-@require_GET
-def clerk_dossier(request: HttpRequest, pk: int) -> HttpResponse:
-    profile = _staff(request)
-    dossier = selectors.dossier_get_for_staff(profile=profile, pk=pk)
-    selectors.personal_data_read(actor=request.user, dossiers=[dossier], purpose="clerk opens dossier")
-    return render(
-        request,
-        "procedures/clerk_dossier.html",
-        {"dossier": dossier, "documents": dossier.documents.all(), "events": dossier.events.all()},
-    )
-
-
-@login_required
-@require_POST
-def clerk_receive(request: HttpRequest, pk: int) -> HttpResponse:
-    _staff(request)
-    try:
-        dossier = services.dossier_receive(dossier_id=pk, actor=request.user)
-    except ApplicationError as exc:
-        if exc.status == 404:
-            raise Http404 from exc
-        messages.error(request, exc.message)
-        return redirect("procedures:clerk-queue")
-    messages.success(
-        request,
-        _("Dossier received. Code %(code)s, result due %(due)s.")
-        % {"code": dossier.code, "due": dossier.due_at.strftime("%d/%m/%Y")},
-    )
-    return redirect("procedures:clerk-dossier", pk=dossier.pk)
-
-
-@login_required
-@require_GET
-def clerk_receipt(request: HttpRequest, pk: int) -> FileResponse:
-    profile = _staff(request)
-    dossier = selectors.dossier_get_for_staff(profile=profile, pk=pk)
-    selectors.personal_data_read(actor=request.user, dossiers=[dossier], purpose="clerk prints receipt")
-    return _receipt_response(dossier)
-
-
-@login_required
-@require_GET
-def clerk_document(request: HttpRequest, pk: int, doc_id: int) -> FileResponse:
-    profile = _staff(request)
-    dossier = selectors.dossier_get_for_staff(profile=profile, pk=pk)
-    document = dossier.documents.filter(pk=doc_id).first()
-    if document is None:
-        raise Http404
-    selectors.personal_data_read(actor=request.user, dossiers=[dossier], purpose="clerk opens document")
-    return FileResponse(document.file.open("rb"), content_type=document.content_type, filename=document.original_name)

@@ -20,13 +20,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.errors import ApplicationError
+from portal.uploads import ACCEPTED, check_upload, upload_name_clean, upload_quota_problem
 from procedures import counter, selectors, tracking_book
 from procedures.documents import dossier_receipt_get_or_render
 from procedures.forms import PHONE_RE
 from procedures.formschema import form_schema_fields
 from procedures.models import CounterIntake, Dossier, ExportJob, ProcedureDocument, StaffProfile
 from procedures.services import ApplicantData
-from procedures.uploads import ACCEPTED, check_upload
 
 MIME_BY_EXT = {ext.lstrip("."): mime for mime, exts in ACCEPTED.items() for ext in exts}
 
@@ -253,13 +253,18 @@ class ApplicationForm(forms.Form):
                     self.add_error(
                         None,
                         _("%(doc)s: the file %(name)s is larger than %(mb)s MB.")
-                        % {"doc": doc.name, "name": upload.name, "mb": doc.max_size_mb},
+                        % {"doc": doc.name, "name": upload_name_clean(upload.name), "mb": doc.max_size_mb},
                     )
                     continue
                 try:
-                    checked = check_upload(upload, accepted=accepted or None)
+                    checked = check_upload(upload, accepted=accepted or None, actor=self.intake.clerk)
                 except ValidationError as exc:
-                    self.add_error(None, f"{doc.name} ({upload.name}): {' '.join(exc.messages)}")
+                    self.add_error(None, f"{doc.name} ({upload_name_clean(upload.name)}): {' '.join(exc.messages)}")
+                    continue
+                held = [s.upload.size for s in self.scanned]
+                quota = upload_quota_problem(existing_count=len(held), existing_bytes=sum(held), size=checked.size)
+                if quota:
+                    self.add_error(None, f"{doc.name} ({checked.name}): {quota}")
                     continue
                 self.scanned.append(counter.ScannedDocument(checklist_item=doc.order, title=doc.name, upload=checked))
         return data
@@ -409,7 +414,7 @@ def counter_done(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "counter/done.html",
-        {"dossier": dossier, "documents": dossier.documents.all(), "statuses": Dossier.IdentityStatus},
+        {"dossier": dossier, "documents": dossier.documents.visible_to_staff(), "statuses": Dossier.IdentityStatus},
     )
 
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.errors import ApplicationError
+from portal.uploads import attachment_response
 from procedures import clock, queues, selectors
 from procedures.lifecycle import ACTIONS, RETURN_METHODS, allowed_actions, dossier_transition
 from procedures.models import Agency, Department, Dossier, OfficialDocument, Procedure, ProcedureStage, StaffProfile
@@ -168,7 +169,7 @@ def _dossier_context(request: HttpRequest, profile: StaffProfile, dossier: Dossi
         "departments": Department.objects.filter(agency_id=agency_id) if names & {"assign", "transfer"} else [],
         "agencies": Agency.objects.exclude(pk=agency_id).order_by("name") if "consult" in names else [],
         "return_methods": RETURN_METHODS.items(),
-        "documents": dossier.documents.all(),
+        "documents": dossier.documents.visible_to_staff(),
         "official_documents": dossier.official_documents.order_by("kind", "sequence"),
         "events": dossier.events.select_related("actor").order_by("at", "id"),
         "steps": dossier.steps.select_related("handler").order_by("started_at", "id"),
@@ -253,15 +254,11 @@ def dossier_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 def dossier_document(request: HttpRequest, pk: int, doc_id: int) -> FileResponse:
     profile = _profile(request)
     dossier = queues.dossier_for_workspace(profile=profile, pk=pk)
-    document = dossier.documents.filter(pk=doc_id).first()
+    document = dossier.documents.visible_to_staff().filter(pk=doc_id).first()
     if document is None:
         raise Http404
     selectors.personal_data_read(actor=request.user, dossiers=[dossier], purpose="workspace opens document")
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    return FileResponse(handle, content_type=document.content_type, filename=document.original_name)
+    return attachment_response(document.file, name=document.original_name, content_type=document.content_type)
 
 
 @login_required

@@ -91,7 +91,7 @@ def _context(dossier: Dossier, *, level: str, calendar, rule: RuleVersion | None
         "apology_late": may_extend and now > apology_by,
         "notice_days": notice_days,
         "extended": dossier.extended,
-        "link": site_url(reverse("procedures:clerk-dossier", args=[dossier.pk])),
+        "link": site_url(reverse("workspace:dossier", args=[dossier.pk])),
     }
 
 

@@ -186,7 +186,7 @@ def test_who_read_my_data_lists_the_gateway_and_the_clerk(
     )
     staff = client.__class__()
     staff.force_login(clerk_lan)
-    staff.get(reverse("procedures:clerk-queue"))
+    assert staff.get(reverse("workspace:queue", args=["to_receive"])).status_code == 200
     page = client.get(reverse("citizens:data-access")).content.decode()
     assert "Population database: lookup" in page
     assert "Trần Thị Lan" in page  # the clerk's queue page showed the dossier

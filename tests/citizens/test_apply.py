@@ -324,3 +324,94 @@ def test_unverified_online_dossier_is_verified_again_when_the_gateway_is_back(
     assert dossier.identity_status == Dossier.IdentityStatus.VERIFIED and dossier.identity_checked_at
     assert AuditRecord.objects.filter(action="citizens.identity_reverified").count() == 1
     assert online_identity_reverify() == {"verified": 0, "mismatch": 0, "unavailable": 0}  # nothing left
+
+
+def _issued_result(user, procedure, *, content=MINIMAL_PDF):
+    """A returned dossier of USER with its signed result kept by the portal (the applicant's data store)."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+
+    from procedures.models import OfficialDocument
+
+    dossier = Dossier.objects.create(
+        procedure=procedure,
+        agency=procedure.agency,
+        reference="TN260101-RESULT",
+        code="G18.001.02-260101-0001",
+        applicant=user,
+        applicant_name="Nguyễn Thị Hồng Nhung",
+        state=Dossier.State.RETURNED,
+    )
+    official = OfficialDocument(
+        dossier=dossier,
+        kind=OfficialDocument.Kind.RESULT,
+        number="15/QĐ-YDCT",
+        template_version="illustrative",
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+    official.file.save("ket-qua.pdf", ContentFile(content), save=True)
+    return official
+
+
+def test_a_result_already_issued_to_the_applicant_replaces_a_document_and_is_counted_as_reused(
+    client, citizen_nhung, procedure_with_checklist, sms_log
+):
+    from portal.models import AuditRecord
+    from procedures.models import ProcedureDocument
+
+    ProcedureDocument.objects.create(
+        procedure=procedure_with_checklist,
+        order=3,
+        name="Quyết định công nhận trước đây",
+        accepted_types="pdf",
+        replaced_by=ProcedureDocument.ReplacedBy.CITIZEN_STORE,
+    )
+    mine = _issued_result(citizen_nhung, procedure_with_checklist)
+    client.force_login(citizen_nhung)
+    draft = start_draft(client, procedure_with_checklist)
+    page = client.get(step(draft, "documents")).content.decode()
+    assert 'id="reuse-3"' in page and "15/QĐ-YDCT" in page
+    # An item that does not accept a held result, or an unknown result: 404, nothing stored.
+    assert client.post(step(draft, "documents"), {"item": "1", "reuse": str(mine.pk)}).status_code == 404
+    assert client.post(step(draft, "documents"), {"item": "3", "reuse": str(mine.pk + 999)}).status_code == 404
+    assert not draft.documents.exists()
+
+    assert client.post(step(draft, "documents"), {"item": "3", "reuse": str(mine.pk)}).status_code == 302
+    held = draft.documents.get(checklist_item=3)
+    assert held.reused_from == mine and held.sha256 == mine.sha256
+    assert AuditRecord.objects.filter(action="citizens.result_reused").count() == 1
+    assert "reused from your results" in client.get(step(draft, "documents")).content.decode()
+
+    fill_until_review(client, draft, caplog=sms_log, user=citizen_nhung)
+    assert client.post(reverse("citizens:draft-submit", args=[draft.token])).status_code == 302
+    dossier = Dossier.objects.exclude(pk=mine.dossier_id).get()
+    reused = dossier.documents.get(checklist_item=3)
+    assert reused.source == DossierDocument.Source.REUSED and reused.sha256 == mine.sha256
+    assert dossier.documents.get(checklist_item=1).source == DossierDocument.Source.UPLOAD
+    assert 3 in dossier.form_data["reused_checklist_items"]
+
+
+def test_a_result_of_another_applicant_or_a_tampered_copy_cannot_be_reused(
+    client, citizen_nhung, citizen_outsider, procedure_with_checklist
+):
+    from procedures.models import ProcedureDocument
+
+    ProcedureDocument.objects.create(
+        procedure=procedure_with_checklist,
+        order=3,
+        name="Quyết định công nhận trước đây",
+        accepted_types="pdf",
+        replaced_by=ProcedureDocument.ReplacedBy.CITIZEN_STORE,
+    )
+    theirs = _issued_result(citizen_outsider, procedure_with_checklist)
+    client.force_login(citizen_nhung)
+    draft = start_draft(client, procedure_with_checklist)
+    assert "15/QĐ-YDCT" not in client.get(step(draft, "documents")).content.decode()
+    assert client.post(step(draft, "documents"), {"item": "3", "reuse": str(theirs.pk)}).status_code == 404
+    # The applicant's own result whose stored copy no longer matches its checksum is refused with a reason.
+    Dossier.objects.filter(pk=theirs.dossier_id).update(applicant=citizen_nhung)
+    type(theirs).objects.filter(pk=theirs.pk).update(sha256="0" * 64)
+    answer = client.post(step(draft, "documents"), {"item": "3", "reuse": str(theirs.pk)}, follow=True)
+    assert "does not match the one issued" in answer.content.decode()
+    assert not draft.documents.exists()

@@ -148,3 +148,55 @@ def test_nobody_else_can_start_a_payment_for_a_dossier(client, fee_due_dossier, 
     response = client.post(reverse("citizens:payment-begin", args=[fee_due_dossier.reference]))
     assert response.status_code == 404
     assert not Payment.objects.exists()
+
+
+def test_a_fee_at_supplement_is_paid_online_before_the_supplement_answer_and_only_once(
+    client, received_dossier, citizen_nhung, clerk_lan, payment_simulator
+):
+    from procedures.lifecycle import dossier_transition
+
+    ProcedureFee.objects.create(
+        procedure=received_dossier.procedure,
+        name="Phí bổ sung (minh họa)",
+        amount_vnd=150_000,
+        timing=ProcedureFee.Timing.AT_SUPPLEMENT,
+    )
+    dossier_transition(
+        dossier_id=received_dossier.pk, action="request_supplement", actor=clerk_lan, items=["Bản sao giấy phép"]
+    )
+    client.force_login(citizen_nhung)
+    url = reverse("citizens:dossier", args=[received_dossier.reference])
+    page = client.get(url).content.decode()
+    assert 'id="fee-due"' in page and "150,000 VND" in page
+    # The answer waits for the fee: nothing is stored, the state does not move.
+    refused = client.post(
+        reverse("citizens:dossier-supplement", args=[received_dossier.reference]),
+        {"note": "Gửi bổ sung", "files": [pdf_upload("giay-phep.pdf")]},
+        follow=True,
+    )
+    assert "Pay the fee due at supplement first" in refused.content.decode()
+    received_dossier.refresh_from_db()
+    assert received_dossier.state == Dossier.State.SUPPLEMENT_REQUESTED
+    assert not received_dossier.documents.filter(source="supplement").exists()
+
+    pay_at_simulator(client, received_dossier)
+    assert post_callback(client, *last_callback(payment_simulator)).status_code == 200
+    payment = Payment.objects.get(dossier=received_dossier)
+    assert payment.status == Payment.Status.PAID and payment.timing == "supplement"
+    received_dossier.refresh_from_db()
+    assert received_dossier.state == Dossier.State.SUPPLEMENT_REQUESTED  # paying is not answering
+    assert 'id="fee-due"' not in client.get(url).content.decode()
+
+    sent = client.post(
+        reverse("citizens:dossier-supplement", args=[received_dossier.reference]),
+        {"note": "Gửi bổ sung", "files": [pdf_upload("giay-phep.pdf")]},
+    )
+    assert sent.status_code == 302
+    received_dossier.refresh_from_db()
+    assert received_dossier.state == Dossier.State.SUPPLEMENTED
+    # A second supplement request does not charge the fee again.
+    dossier_transition(dossier_id=received_dossier.pk, action="accept_supplement", actor=clerk_lan)
+    dossier_transition(
+        dossier_id=received_dossier.pk, action="request_supplement", actor=clerk_lan, items=["Bản chụp rõ hơn"]
+    )
+    assert 'id="fee-due"' not in client.get(url).content.decode()

@@ -14,15 +14,18 @@ from django.urls import reverse
 from django.utils import translation
 
 from portal.models import AuditRecord
+from portal.uploads import image_reencode
 from procedures.inbound import national_attachments_fetch
 from procedures.models import DossierDocument, DossierEvent
 from procedures.models_national import NationalInboundSubmission
 from procedures.tasks_national import national_attachments_fetch_task
+from tests.conftest import pdf_bytes, png_bytes
 
 SECRET = "test-inbound-secret-0123456789"
 SENDER = "DVCQG"
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+PDF = pdf_bytes(b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[]/Count 0>>")  # parseable (portal.uploads)
+PNG = png_bytes()
+STORED_PNG = image_reencode(PNG, "image/png")  # images are stored re-encoded, without metadata
 
 
 @pytest.fixture(autouse=True)
@@ -95,7 +98,7 @@ def test_two_attachments_arrive_once_even_when_the_task_runs_again_or_races(sim,
     docs = list(DossierDocument.objects.filter(dossier=submission.dossier).order_by("id"))
     assert [(d.title, d.sha256, d.size, d.source, d.checklist_item) for d in docs] == [
         ("don-de-nghi.pdf", hashlib.sha256(PDF).hexdigest(), len(PDF), "upload", 1),
-        ("anh.png", hashlib.sha256(PNG).hexdigest(), len(PNG), "upload", None),  # no checklist item 9
+        ("anh.png", hashlib.sha256(STORED_PNG).hexdigest(), len(STORED_PNG), "upload", None),  # no item 9
     ]
     assert [d.content_type for d in docs] == ["application/pdf", "image/png"]
     with docs[0].file.open("rb") as stored:
@@ -134,7 +137,7 @@ def test_two_attachments_arrive_once_even_when_the_task_runs_again_or_races(sim,
     assert sorted(e["document"] for e in submission.files_report.values()) == [d.pk for d in docs]
 
     client.force_login(clerk_lan)
-    page = client.get(reverse("procedures:clerk-dossier", args=[submission.dossier.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    page = client.get(reverse("workspace:dossier", args=[submission.dossier.pk]), HTTP_ACCEPT_LANGUAGE="en")
     assert 'data-files-status="complete"' in page.content.decode()
 
 
@@ -159,7 +162,7 @@ def test_wrong_bytes_are_refused_with_the_reason_recorded_and_nothing_stored(
         ]
     client.force_login(clerk_lan)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    page = client.get(reverse("procedures:clerk-dossier", args=[submission.dossier.pk])).content.decode()
+    page = client.get(reverse("workspace:dossier", args=[submission.dossier.pk])).content.decode()
     assert 'data-files-status="problem"' in page
     assert "File “don-de-nghi.pdf” was not received: its content does not match the announced SHA-256." in page
 

@@ -57,7 +57,7 @@ def test_due_soon_then_overdue_each_announced_once_to_the_officer_and_the_leader
     assert Dossier.objects.get(pk=dossier.pk).watch == Dossier.Watch.DUE_SOON
     assert recipients() == ["hai@example.vn", "minh@example.vn"]
     body = mail.outbox[0].body
-    assert dossier.code in body and f"/workspace/{dossier.pk}/" in body
+    assert dossier.code in body and f"/workspace/d/{dossier.pk}/" in body
     apology_by = clock.add_working_days_at(clock.agency_calendar(dossier.agency), dossier.due_at, -1)
     assert timezone.localtime(apology_by).strftime("%H:%M %d/%m/%Y") in body
     # Running it again sends nothing new.

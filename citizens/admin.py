@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from citizens.models import CitizenProfile, Feedback, OrganisationProfile, Payment
 from portal.audit import audit_record
@@ -83,10 +85,25 @@ class PaymentAdmin(_ReadOnly):
     search_fields = ("order_id", "receipt_number", "provider_reference")
 
 
+class FeedbackAnswerForm(forms.ModelForm):
+    """The answer is required: an empty one is a form error, not a failing save (security.md T09 matrix)."""
+
+    class Meta:
+        model = Feedback
+        fields = ["answer"]
+
+    def clean_answer(self) -> str:
+        answer = (self.cleaned_data.get("answer") or "").strip()
+        if not answer:
+            raise forms.ValidationError(_("Write the answer."))
+        return answer
+
+
 @admin.register(Feedback)
 class FeedbackAdmin(admin.ModelAdmin):
     """Staff answer feedback about their agency (the answer is saved through the service, audited)."""
 
+    form = FeedbackAnswerForm
     list_display = ("subject", "kind", "agency", "status", "created_at", "due_at")
     list_filter = ("status", "kind")
     search_fields = ("subject",)

@@ -7,8 +7,9 @@ import time
 import uuid
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.utils import translation
+from django.utils.cache import patch_cache_control
 
 from portal import context
 
@@ -107,3 +108,33 @@ class SessionTimeoutMiddleware:
             elif now - seen_at >= SEEN_AT_RESOLUTION_SECONDS or SESSION_SEEN_AT not in session:
                 session[SESSION_SEEN_AT] = now
         return self.get_response(request)
+
+
+# --- no caching of pages with personal data (security.md T21) -----------------------------------------
+
+# Pages an anonymous visitor gets that can still show a person's data (the public look-up's answer).
+PRIVATE_PATH_PREFIXES = ("/me/", "/privacy/", "/official/")
+
+
+class PrivateNoStoreMiddleware:
+    """Every answer to a signed-in user or API caller, and the applicant paths, is `Cache-Control: private, no-store`.
+
+    A signed-in page shows at least the user's name; most show dossiers, documents or ID numbers. Neither a
+    shared cache nor the browser's back-forward cache may keep them. Public pages for anonymous visitors keep
+    whatever caching their view chose.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        # DRF replaces request.user on views without authentication; the session still knows who is signed in.
+        signed_in = bool(user is not None and user.is_authenticated) or bool(session and session.get(SESSION_KEY))
+        api_caller = "HTTP_AUTHORIZATION" in request.META or "HTTP_X_DVCQG_SIGNATURE" in request.META
+        private = signed_in or api_caller or request.path.startswith(PRIVATE_PATH_PREFIXES)
+        if private and "no-store" not in response.get("Cache-Control", ""):
+            patch_cache_control(response, private=True, no_store=True)
+        return response

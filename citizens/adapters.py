@@ -53,7 +53,9 @@ def vneid_claims_merge(extra_data: Mapping[str, Any]) -> dict[str, Any]:
     userinfo, id_token = extra_data.get("userinfo"), extra_data.get("id_token")
     if userinfo is None and id_token is None:
         return dict(extra_data)  # the token-authentication path stores the ID token's claims as they are
-    userinfo, id_token = dict(userinfo or {}), dict(id_token or {})
+    # Anything but a mapping is no claims at all (T19: a malformed answer is refused, never a 500).
+    userinfo = dict(userinfo) if isinstance(userinfo, Mapping) else {}
+    id_token = dict(id_token) if isinstance(id_token, Mapping) else {}
     # OpenID Connect Core §5.3.4: userinfo whose sub differs from the ID token's must not be used.
     if "sub" in userinfo and "sub" in id_token and userinfo["sub"] != id_token["sub"]:
         raise VneidLoginRefused(
@@ -64,7 +66,9 @@ def vneid_claims_merge(extra_data: Mapping[str, Any]) -> dict[str, Any]:
         str(c[settings.VNEID_ASSURANCE_CLAIM]) for c in (id_token, userinfo) if settings.VNEID_ASSURANCE_CLAIM in c
     ]
     if levels:
-        claims[settings.VNEID_ASSURANCE_CLAIM] = min(levels, key=lambda v: int(v) if v.isdigit() else -1)
+        claims[settings.VNEID_ASSURANCE_CLAIM] = min(
+            levels, key=lambda v: int(v) if v.isascii() and v.isdigit() else -1
+        )
     return claims
 
 

@@ -282,9 +282,9 @@ class DocumentReissueApi(FacilityApiView):
         request=ReissueInput, responses={201: FacilityDocumentOutput}, summary="Re-issue after an error or a loss"
     )
     def post(self, request: Request, pk: int) -> Response:
+        document = _document(self, pk)  # first: another facility's id is 404 whatever the body (no oracle)
         payload = ReissueInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        document = _document(self, pk)
         new = services.document_reissue(
             issuer=self.issuer,
             document_id=document.pk,

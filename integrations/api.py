@@ -18,7 +18,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.exceptions import APIException, AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -284,7 +284,7 @@ class GatewayApiView(APIView):
             return self.handle(request)
         except GatewayRefused as exc:
             return Response({"code": exc.code, "detail": exc.message}, status=exc.status)
-        except serializers.ValidationError:
+        except APIException:  # the caller's own mistake (invalid field, malformed JSON, media type): 4xx
             raise
         except Exception:  # never a 500: anything unexpected is "unavailable" for the caller
             logger.exception("gateway API %s failed", self.scope)

@@ -134,16 +134,24 @@ def _csv_rows(stream: IO[bytes]) -> Iterator[list[str]]:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
     first = text.readline()
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    yield from csv.reader(io.StringIO(first), delimiter=delimiter)
-    yield from csv.reader(text, delimiter=delimiter)
+    try:
+        yield from csv.reader(io.StringIO(first), delimiter=delimiter)
+        yield from csv.reader(text, delimiter=delimiter)
+    except csv.Error as exc:  # e.g. a field over the csv module's limit (T19: only ImportProblem leaves)
+        raise ImportProblem(_("The file is not a readable CSV table.")) from exc
 
 
 def _xlsx_rows(stream: IO[bytes]) -> Iterator[tuple[Any, ...]]:
     from openpyxl import load_workbook
 
-    workbook = load_workbook(stream, read_only=True, data_only=True)
+    try:
+        workbook = load_workbook(stream, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on a damaged file (zip, XML, key errors)
+        raise ImportProblem(_("The file is not a readable XLSX workbook.")) from exc
     try:
         yield from workbook.worksheets[0].iter_rows(values_only=True)
+    except Exception as exc:  # a damaged sheet is found while reading its rows
+        raise ImportProblem(_("The file is not a readable XLSX workbook.")) from exc
     finally:
         workbook.close()
 

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
+from portal.spreadsheets import cell_neutralise, cell_restore
 from procedures import catalogue
 from procedures.models import Agency, Procedure, ProcedureDocument, ProcedureFee, ProcedureStage
 
@@ -85,7 +86,9 @@ def catalogue_export(procedures, *, fmt: str) -> tuple[bytes, str]:
     for row in rows:
         dataset.append(
             [
-                json.dumps(row[k], ensure_ascii=False) if k in JSON_CELLS else ("" if row[k] is None else row[k])
+                json.dumps(row[k], ensure_ascii=False)
+                if k in JSON_CELLS
+                else ("" if row[k] is None else cell_neutralise(row[k]))  # no formulas in the workbook (T17)
                 for k in HEADERS
             ]
         )
@@ -122,7 +125,7 @@ def _read(content: bytes, filename: str, report: ImportReport) -> list[tuple[int
             return []
         rows = []
         for index, values in enumerate(dataset.dict, start=2):
-            row = dict(values)
+            row = {key: cell_restore(value) for key, value in dict(values).items()}  # our export's apostrophes
             if all(v in (None, "") for v in row.values()):
                 continue
             for key in JSON_CELLS:

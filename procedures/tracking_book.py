@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from portal.audit import audit_record
 from portal.errors import ApplicationError
+from portal.spreadsheets import cell_neutralise, row_neutralise
 from procedures.models import Dossier, ExportJob, StaffProfile
 
 logger = logging.getLogger(__name__)
@@ -273,14 +274,14 @@ def _xlsx(job: ExportJob, qs: QuerySet, total: int) -> bytes:
                 sheet.column_dimensions[letter].width = width
             sheet.freeze_panes = "A4"
             sheet.append([styled(sheet, _("DOSSIER TRACKING BOOK"), font=Font(bold=True, size=13))])
-            sheet.append([f"{job.agency.name} — {_('Sector')}: {sector or _('No sector')} — {period}"])
+            sheet.append([cell_neutralise(f"{job.agency.name} — {_('Sector')}: {sector or _('No sector')} — {period}")])
             wrap = Alignment(wrap_text=True, vertical="top")
             sheet.append([styled(sheet, h, font=Font(bold=True), alignment=wrap) for h in heading])
             sheets[sector] = sheet
         return sheet
 
     for sector, row in _rows_with_progress(job, qs, total):
-        sheet_for(sector).append(row.cells())
+        sheet_for(sector).append(row_neutralise(row.cells()))  # CSV/formula injection (T17)
     if not sheets:
         sheet_for("").append([_("No dossier was received in this period.")])
     buffer = io.BytesIO()

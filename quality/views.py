@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from integrations.gateway_models import GatewayMessage, ReconciliationJob
+from portal.spreadsheets import cell_neutralise
 from procedures import selectors as procedure_selectors
 from procedures.models import Agency, Dossier, Procedure
 from quality import charts
@@ -397,7 +398,10 @@ def export_xlsx(request: HttpRequest) -> HttpResponse:
     for title, table in _export_rows(context).items():
         sheet = workbook.create_sheet(title=str(title)[:31])
         for row in table:
-            sheet.append([str(v) if v is not None and not isinstance(v, int | float) else v for v in row])
+            # Texts (names of procedures, agencies) are neutralised against formula injection (T17).
+            sheet.append(
+                [cell_neutralise(str(v)) if v is not None and not isinstance(v, int | float) else v for v in row]
+            )
         for cell in sheet[1]:
             cell.font = Font(bold=True)
     info = workbook.create_sheet(title=_("Period")[:31])

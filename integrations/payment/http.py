@@ -41,7 +41,7 @@ class HttpPaymentProvider:
             raise ValueError("bad signature")
         try:
             data = json.loads(body)
-            return PaymentCallback(
+            callback = PaymentCallback(
                 event_id=str(data["event_id"]),
                 order_id=str(data["order_id"]),
                 status=str(data["status"]),
@@ -51,5 +51,8 @@ class HttpPaymentProvider:
                 nonce=str(data["nonce"]),
                 reason=str(data.get("reason") or "")[:200],
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:  # OverflowError: 1e400
             raise ValueError("malformed callback") from exc
+        if not 0 < len(callback.nonce) <= 64:  # PaymentCallbackNonce.nonce holds 64 characters
+            raise ValueError("malformed callback")
+        return callback

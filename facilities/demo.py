@@ -14,7 +14,7 @@ from django.db import transaction
 from facilities.models import Facility, FacilityMembership
 from facilities.signing import facility_demo_key_create
 
-DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (printed by make run; refused outside DEBUG)
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  # nosec B105  # printed by make run; refused outside DEBUG
 DEMO_FACILITY_CODE = "99001"  # illustrative: not a real facility code
 DEMO_USERS = [
     ("facility", "Nguyễn Thị", "Thu", FacilityMembership.Role.HEAD, "Trưởng khoa Sản (minh họa)"),

@@ -91,7 +91,7 @@ def http_request(
         logger.warning("%s %s failed (attempt %s): %s", method, safe_url, attempt, error)
         if attempt > retries:
             raise error from cause
-        time.sleep(min(2.0, 0.1 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311  (jitter, not crypto)
+        time.sleep(min(2.0, 0.1 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311  # nosec B311  # jitter, not crypto
 
 
 def http_post_json(url: str, payload: Any, **kwargs: Any) -> Any:

@@ -90,7 +90,7 @@ def _other_name(record, rng: random.Random) -> str:
 
 def synthetic_rows(population: Population, count: int, *, seed: int = 5) -> Iterator[SyntheticRow]:
     """Yield COUNT rows with their expected classification (deterministic for a seed)."""
-    rng = random.Random(seed)  # noqa: S311  (synthetic data, not secrets)
+    rng = random.Random(seed)  # noqa: S311  # nosec B311  # synthetic data, not secrets
     thresholds = []
     acc = 0.0
     for key, share in MIX:

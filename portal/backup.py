@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess  # nosec B404  (fixed argument lists to pg_dump/pg_restore, no shell)
+import subprocess  # nosec B404  # fixed argument lists to pg_dump/pg_restore, no shell
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +57,7 @@ def _quote(name: str) -> str:
 def _table_counts(cursor, tables: list[str]) -> dict[str, int]:
     counts = {}
     for table in sorted(tables):
-        cursor.execute(f"SELECT COUNT(*) FROM {_quote(table)}")  # noqa: S608  # nosec B608  (names from introspection)
+        cursor.execute(f"SELECT COUNT(*) FROM {_quote(table)}")  # noqa: S608  # nosec B608  # names from introspection
         counts[table] = cursor.fetchone()[0]
     return counts
 
@@ -169,7 +169,7 @@ def backup_create(*, output_dir: Path | None = None) -> Path:
             snapshot = cursor.fetchone()[0]
             tables = connection.introspection.table_names(cursor)
             manifest["tables"] = _table_counts(cursor, tables)
-            subprocess.run(  # noqa: S603  # nosec B603  (fixed argument list)
+            subprocess.run(  # noqa: S603  # nosec B603  # fixed argument list
                 [
                     pg_bin("pg_dump"),
                     "-Fc",
@@ -231,14 +231,14 @@ def restore_postgres(folder: Path, manifest: dict[str, Any], *, database_url: st
     target = PgTarget.from_url(database_url)
     if create:
         with target.connect("postgres") as admin:
-            admin.execute(f"CREATE DATABASE {_quote(target.name)}")  # nosec B608  (quoted identifier)
+            admin.execute(f"CREATE DATABASE {_quote(target.name)}")
     with target.connect() as conn:
         existing = conn.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
         ).fetchone()[0]
     if existing:
         raise ValueError(f"database {target.name} is not empty: restore only into a fresh database")
-    subprocess.run(  # noqa: S603  # nosec B603  (fixed argument list)
+    subprocess.run(  # noqa: S603  # nosec B603  # fixed argument list
         [
             pg_bin("pg_restore"),
             "--no-owner",

@@ -1,4 +1,4 @@
-"""Per-request context (client IP, request id) that services read without a request object."""
+"""Per-request context (client IP, request id, task id) that services read without a request object."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 class RequestContext:
     ip: str | None = None
     request_id: str = ""
+    task_id: str = ""  # inside a Celery task: its id (portal.task_context); request_id is then the origin's
 
 
 _current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(

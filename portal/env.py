@@ -23,3 +23,19 @@ def env_secret(name: str, default: str | None = None) -> str:
     if value is None:
         raise ImproperlyConfigured(f"Set the {name} environment variable.")
     return value
+
+
+def url_with_password(url: str, password: str) -> str:
+    """Return URL with PASSWORD in it unless it has one already (Redis: ACL user or requirepass).
+
+    ``redis://host:6379/0`` becomes ``redis://:PASSWORD@host:6379/0``, ``redis://portal@host/0`` becomes
+    ``redis://portal:PASSWORD@host/0``; the password is percent-encoded. Other URLs are returned unchanged.
+    """
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if not password or parts.scheme not in ("redis", "rediss") or parts.password:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))

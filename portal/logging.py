@@ -69,16 +69,20 @@ class PersonalDataScrubFilter(logging.Filter):
 
 
 class RequestContextFilter(logging.Filter):
-    """Put the correlation id of the request being served (or '-') on every record."""
+    """Put the correlation id of the request being served (or '-') on every record, and inside a Celery
+    task the task's id (the request id is then the one of the request that queued the task)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        current = context.current()
         if not getattr(record, "request_id", None):
-            record.request_id = context.current().request_id or "-"
+            record.request_id = current.request_id or "-"
+        if not getattr(record, "task_id", None):
+            record.task_id = current.task_id or "-"
         return True
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time (UTC), level, logger, message, request id, traceback."""
+    """One JSON object per line: time (UTC), level, logger, message, request id, task id, traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -89,6 +93,8 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", "-"),
             "process": record.process,
         }
+        if getattr(record, "task_id", "-") != "-":
+            entry["task_id"] = record.task_id
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:

@@ -53,7 +53,7 @@ ROLES = [r for r, _ in ProcedureStage.Role.choices]
 
 def catalogue_generate(*, count: int, seed: int = 2026, start: int = 1) -> int:
     """Create COUNT published illustrative procedures (LT.<start>… ) with stages, fees and checklists."""
-    rng = random.Random(seed)  # noqa: S311  (reproducible load-test data, not security)
+    rng = random.Random(seed)  # noqa: S311  # nosec B311  # reproducible load-test data, not security
     with transaction.atomic():
         agencies = [
             Agency.objects.get_or_create(

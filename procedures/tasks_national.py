@@ -33,7 +33,7 @@ def _attachment_backoff(retries: int) -> float:
     from django.conf import settings
 
     delay = min(3600.0, settings.NATIONAL_PORTAL_ATTACHMENT_RETRY_BASE_SECONDS * 2**retries)
-    return delay * random.uniform(0.5, 1.0)  # noqa: S311  (jitter, not crypto)
+    return delay * random.uniform(0.5, 1.0)  # noqa: S311  # nosec B311  # jitter, not crypto
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)

@@ -272,9 +272,9 @@ def _upsert(table: str, key: str, deltas: dict[Key, Counter]) -> None:
             for (day, agency_id, procedure_id), counts in chunk:
                 params += [day, agency_id, procedure_id, *(counts.get(c, 0) for c in COUNTERS)]
             cursor.execute(
-                f"INSERT INTO {table} ({key}, agency_id, procedure_id, {columns}) VALUES "  # noqa: S608 (names from code)
+                f"INSERT INTO {table} ({key}, agency_id, procedure_id, {columns}) VALUES "  # noqa: S608  # nosec B608  # names from code
                 + ", ".join([placeholders] * len(chunk))
-                + f" ON CONFLICT ({key}, agency_id, procedure_id) DO UPDATE SET {updates}",
+                + f" ON CONFLICT ({key}, agency_id, procedure_id) DO UPDATE SET {updates}",  # nosec B608  # names from code
                 params,
             )
 

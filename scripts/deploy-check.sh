@@ -26,6 +26,7 @@ random() { "$PY" -c 'import secrets; print(secrets.token_urlsafe(64))'; }
 [ -n "$PII_HASH_KEY" ] || PII_HASH_KEY=$(random)
 [ -n "$VNEID_CLIENT_SECRET" ] || VNEID_CLIENT_SECRET=$(random)
 [ -n "$NATIONAL_PORTAL_PASSWORD" ] || NATIONAL_PORTAL_PASSWORD=$(random)
+[ -n "$REDIS_PASSWORD" ] || REDIS_PASSWORD=$(random)
 [ -n "$PII_ENCRYPTION_KEYS" ] || PII_ENCRYPTION_KEYS=$("$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
 # The example's folders need not exist on this machine.
 PORTAL_VAR_DIR=$(mktemp -d)

@@ -7,7 +7,7 @@ import threading
 
 from integrations.interlinking.simulator.server import InterlinkingSimulator
 
-DEFAULT_TOKEN = "interlinking-simulator-token"  # noqa: S105  (the simulator's documented demo credential)
+DEFAULT_TOKEN = "interlinking-simulator-token"  # noqa: S105  # nosec B105  # the simulator's documented demo credential
 
 __all__ = ["InterlinkingSimulator", "make_server", "start"]
 

@@ -8,7 +8,7 @@ import threading
 from integrations.national_portal.simulator.server import NationalPortalSimulator
 
 DEFAULT_USERNAME = "mot-cua-byt"
-DEFAULT_PASSWORD = "simulator-password"  # noqa: S105  (the simulator's documented demo credential)
+DEFAULT_PASSWORD = "simulator-password"  # noqa: S105  # nosec B105  # the simulator's documented demo credential
 
 __all__ = ["NationalPortalSimulator", "make_server", "start"]
 

@@ -7,7 +7,7 @@ import os
 from integrations.payment.simulator.server import PaymentSimulator
 
 DEFAULT_API_KEY = "simulator-payment-key"
-DEFAULT_CALLBACK_SECRET = "simulator-callback-secret"  # noqa: S105  (the simulator's documented demo secret)
+DEFAULT_CALLBACK_SECRET = "simulator-callback-secret"  # noqa: S105  # nosec B105  # the simulator's documented demo secret
 
 __all__ = ["PaymentSimulator", "make_server", "start"]
 

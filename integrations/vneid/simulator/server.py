@@ -35,7 +35,7 @@ from integrations.vneid.simulator.citizens import DEMO_CITIZENS, DemoCitizen
 logger = logging.getLogger("integrations.vneid.simulator")
 
 DEFAULT_CLIENT_ID = "mot-cua-portal"
-DEFAULT_CLIENT_SECRET = "simulator-secret"  # noqa: S105 - the simulator's published development secret
+DEFAULT_CLIENT_SECRET = "simulator-secret"  # noqa: S105  # nosec B105  # the simulator's published development secret
 # "*" in a registered redirect URI stands for a port number, and only for that.
 DEFAULT_REDIRECT_URIS = (
     "http://127.0.0.1:*/accounts/oidc/vneid/login/callback/",
@@ -53,9 +53,9 @@ class Fault(StrEnum):
     """Misbehaviours a test can switch on with `server.faults.add(...)`."""
 
     WRONG_ISSUER = "wrong_issuer"  # the ID token's iss differs from the discovery issuer
-    EXPIRED_ID_TOKEN = "expired_id_token"  # noqa: S105 - a fault name: the ID token's exp is already past
+    EXPIRED_ID_TOKEN = "expired_id_token"  # noqa: S105  # nosec B105  # a fault name: the ID token's exp is already past
     BAD_SIGNATURE = "bad_signature"  # the ID token is signed with a key that is not in the JWKS
-    EXPIRED_ACCESS_TOKEN = "expired_access_token"  # noqa: S105 - a fault name: userinfo rejects every token
+    EXPIRED_ACCESS_TOKEN = "expired_access_token"  # noqa: S105  # nosec B105  # a fault name: userinfo rejects every token
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def _with_query(uri: str, params: dict[str, str]) -> str:
 
 
 def _url_host(host: str) -> str:
-    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - only mapping a wildcard bind to a usable address
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104  # nosec B104  # only mapping a wildcard bind to a usable address
         return "127.0.0.1"
     return f"[{host}]" if ":" in host else host
 
@@ -539,7 +539,7 @@ class VneidSimulator(ThreadingHTTPServer):
             200,
             {
                 "access_token": access_token,
-                "token_type": "Bearer",
+                "token_type": "Bearer",  # nosec B105  # OAuth token type name, not a secret
                 "expires_in": ACCESS_TOKEN_LIFETIME,
                 "scope": code.request.scope,
                 "id_token": self._id_token(code, now),

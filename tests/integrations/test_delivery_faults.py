@@ -15,30 +15,24 @@ Environment: FAULT_DOSSIERS (100), FAULT_CHANGES (1000), FAULT_RECOVERY_SECONDS 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from integrations.national_portal.payload import format_portal_datetime
 from integrations.national_portal.simulator import start as start_simulator
+from tests.stack import PrivateStack, missing_binaries, wait_for
 
 pytestmark = pytest.mark.worker
 
-ROOT = Path(__file__).resolve().parents[2]
-PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 DOSSIERS = int(os.environ.get("FAULT_DOSSIERS", "100"))
 CHANGES = int(os.environ.get("FAULT_CHANGES", "1000"))
 ROUNDS = int(os.environ.get("FAULT_ROUNDS", "1"))
@@ -97,148 +91,16 @@ else:
 """
 
 
-# Started first, in a session of its own: if pytest dies without running its finally blocks (a CI
-# timeout, SIGKILL), it kills what the test started, stops the cluster and removes the folder.
-WATCHDOG = r"""
-import os, shutil, signal, subprocess, sys, time
-parent, base, stop_postgres = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-while True:
-    try:
-        os.kill(parent, 0)
-    except ProcessLookupError:
-        break
-    time.sleep(1)
-try:
-    with open(os.path.join(base, "pgids")) as pgids:
-        for line in pgids:
-            try:
-                os.killpg(int(line), signal.SIGKILL)
-            except (ProcessLookupError, ValueError):
-                pass
-except FileNotFoundError:
-    pass
-if os.path.exists(os.path.join(base, "pg", "data", "postmaster.pid")):
-    subprocess.run(stop_postgres, check=False, capture_output=True, timeout=60)
-shutil.rmtree(base, ignore_errors=True)
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def as_postgres(*args: str) -> list[str]:
-    # initdb refuses to run as root; as another user, the cluster belongs to that user.
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
-
-
-def wait_for(predicate, *, seconds: float, what: str, interval: float = 0.2) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {seconds:.0f}s waiting for {what}")
-
-
-class Stack:
-    """The private services; every start is undone by close()."""
+class Stack(PrivateStack):
+    """The shared private stack plus the DVCQG simulator and the delivery settings of this run."""
 
     def __init__(self, base: Path) -> None:
-        self.base = base
-        self.processes: dict[str, subprocess.Popen] = {}
-        self.logs: list[Any] = []
-        self.pg_data = base / "pg" / "data"
-        self.pg_port = free_port()
-        self.redis_port = free_port()
-        self.pg_started = False
+        super().__init__(base)
         self.simulator = None
-        self.worker_count = 0
-        self.restarts = 0
-        self.watchdog: subprocess.Popen | None = None
-
-    # --- PostgreSQL ----------------------------------------------------------------------------
-
-    def init_postgres(self) -> None:
-        (self.base / "pg").mkdir()
-        if os.geteuid() == 0:
-            shutil.chown(self.base / "pg", "postgres")
-        subprocess.run(
-            [
-                *as_postgres(str(PG_BIN / "initdb"), "-D", str(self.pg_data), "-A", "trust", "-U", "postgres"),
-                *("-E", "UTF8", "--locale=C.UTF-8"),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-        self.start_postgres()
-
-    def start_postgres(self) -> None:
-        options = (
-            f"-p {self.pg_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.base / 'pg'} "
-            "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
-        )
-        subprocess.run(
-            [
-                *as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.pg_data), "-l", str(self.base / "pg" / "log")),
-                *("-w", "-t", "60", "-o", options, "start"),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=90,
-        )
-        self.pg_started = True
-
-    def stop_postgres(self) -> None:
-        subprocess.run(
-            as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.pg_data), "-m", "fast", "-w", "stop"),
-            check=False,
-            capture_output=True,
-            timeout=90,
-        )
-        self.pg_started = False
-
-    @property
-    def database_url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.pg_port}/postgres"
-
-    def query(self, sql: str) -> list[tuple]:
-        import psycopg
-
-        with psycopg.connect(f"host=127.0.0.1 port={self.pg_port} user=postgres dbname=postgres") as conn:
-            return conn.execute(sql).fetchall()
-
-    # --- Redis and processes -------------------------------------------------------------------
-
-    def start_redis(self) -> None:
-        self.spawn(
-            "redis",
-            [
-                *("redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port)),
-                *("--save", "", "--appendonly", "no", "--daemonize", "no"),
-            ],
-        )
-        wait_for(self.redis_ready, seconds=20, what="redis-server")
-
-    def redis_ready(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis(port=self.redis_port, socket_connect_timeout=0.5).ping())
-        except redis.RedisError:
-            return False
 
     def env(self) -> dict[str, str]:
-        env = {
-            **os.environ,
-            "PORTAL_ROOT": str(ROOT),
-            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-            "DATABASE_URL": self.database_url,
-            "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
-            "CELERY_TASK_ALWAYS_EAGER": "false",
+        return {
+            **super().env(),
             "NATIONAL_PORTAL_URL": self.simulator.url,
             "NATIONAL_PORTAL_USERNAME": self.simulator.state.username,
             "NATIONAL_PORTAL_PASSWORD": self.simulator.state.password,
@@ -250,82 +112,12 @@ class Stack:
             "OUTBOX_LEASE_SECONDS": "15",
             # The test settings retry at once (no backoff): the sweeper paces the retries.
             "OUTBOX_MAX_ATTEMPTS": "100000",
-            "PYTHONUNBUFFERED": "1",
         }
-        env.pop("CELERY_RESULT_BACKEND", None)
-        return env
-
-    def spawn(self, name: str, command: list[str], **kwargs: Any) -> subprocess.Popen:
-        log = (self.base / f"{name}.log").open("ab")
-        self.logs.append(log)
-        process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT, **kwargs
-        )
-        self.processes[name] = process
-        with (self.base / "pgids").open("a") as pgids:
-            pgids.write(f"{process.pid}\n")
-        return process
-
-    def start_watchdog(self) -> None:
-        (self.base / "watchdog.py").write_text(WATCHDOG)
-        stop = as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.pg_data), "-m", "immediate", "-w", "stop")
-        self.watchdog = subprocess.Popen(
-            [sys.executable, str(self.base / "watchdog.py"), str(os.getpid()), str(self.base), *stop],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    def start_worker(self) -> subprocess.Popen:
-        self.worker_count += 1
-        return self.spawn(
-            "worker",
-            [
-                *(sys.executable, "-m", "celery", "-A", "portal", "worker", "-P", "prefork", "-c", "2"),
-                *("--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"),
-                *("-n", f"faults{self.worker_count}@%h"),
-            ],
-            env=self.env(),
-        )
-
-    def supervise(self) -> None:
-        """Restart a worker or sweeper that exited, as the process manager does in production.
-
-        A Celery worker can exit by itself after Redis went away (seen: kombu failing to reconnect).
-        """
-        worker = self.processes.get("worker")
-        if worker is not None and worker.poll() is not None:
-            self.restarts += 1
-            self.start_worker()
-        sweeper = self.processes.get("sweeper")
-        if sweeper is not None and sweeper.poll() is not None:
-            self.restarts += 1
-            self.spawn("sweeper", list(sweeper.args), env=self.env())
-
-    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        process = self.processes.pop(name, None)
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)  # the whole group: a worker's pool children too
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
     def close(self) -> None:
-        for name in list(self.processes):
-            self.kill(name)
-        if self.pg_started:
-            self.stop_postgres()
+        super().close()
         if self.simulator is not None:
             self.simulator.stop()
-        for log in self.logs:
-            log.close()
-        if self.watchdog is not None:
-            self.watchdog.kill()
-            self.watchdog.wait(timeout=10)
 
 
 def delivered_count(stack: Stack) -> int:
@@ -338,13 +130,8 @@ def delivered_count(stack: Stack) -> int:
 
 
 def test_every_change_reaches_the_portal_in_order_through_worker_redis_portal_and_database_faults(capsys):
-    for binary in (PG_BIN / "initdb", PG_BIN / "pg_ctl"):
-        if not binary.exists():
-            pytest.skip(f"PostgreSQL server binaries are missing ({binary})")
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is missing")
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        pytest.skip("runuser is missing (initdb must run as the postgres user)")
+    if missing := missing_binaries():
+        pytest.skip(missing)
     started = time.monotonic()
     base = Path(tempfile.mkdtemp(prefix="outbox-faults-"))
     base.chmod(0o755)  # the postgres user must traverse it
@@ -355,15 +142,7 @@ def test_every_change_reaches_the_portal_in_order_through_worker_redis_portal_an
         stack.init_postgres()
         stack.start_redis()
         stack.simulator, _url = start_simulator(port=0)
-        migrate = subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
-            cwd=ROOT,
-            env=stack.env(),
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert migrate.returncode == 0, migrate.stderr[-3000:]
+        stack.migrate()
         driver = base / "driver.py"
         driver.write_text(DRIVER)
         stack.start_worker()

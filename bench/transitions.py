@@ -8,7 +8,9 @@ after-commit follow-ups (PDFs, notifications) are queued but not run: the servic
 
 Baseline in the same run: a bare one-row INSERT in its own transaction (same connection, same commit).
 Then the time to recompute the due dates of N open dossiers (default 100,000) whose ledgers include a
-start before Tết 2027, a supplement pause and a resume, with the calendar from the database.
+start before Tết 2027, a supplement pause and a resume, with the calendar from the database. The recompute
+checks every open dossier in the database: give each run a fresh database (the walked dossiers end returned,
+so a fresh database holds exactly N open ones; the line prints how many were checked).
 
     DATABASE_URL=postgres://portal@127.0.0.1:5432/portal_bench .venv/bin/python bench/transitions.py [--quick]
 

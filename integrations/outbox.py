@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 
 from integrations.models import OutboxMessage
@@ -48,21 +48,30 @@ def outbox_enqueue(*, topic: str, key: str, payload: dict[str, Any], event_id: s
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox_enqueue() must be called inside transaction.atomic()")
     idempotency_key = f"{topic}:{key}:{event_id}"
-    existing = OutboxMessage.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
-    last = OutboxMessage.objects.filter(topic=topic, key=key).aggregate(m=Max("sequence"))["m"] or 0
-    message = OutboxMessage.objects.create(
-        topic=topic, key=key, sequence=last + 1, idempotency_key=idempotency_key, payload=payload
+    # One round trip: an earlier message of this event, the key's last sequence, and whether an earlier
+    # message of the key is still undelivered.
+    same_key = Q(topic=topic, key=key)
+    facts = OutboxMessage.objects.filter(same_key | Q(idempotency_key=idempotency_key)).aggregate(
+        existing_id=Max("pk", filter=Q(idempotency_key=idempotency_key)),
+        last=Max("sequence", filter=same_key),
+        open_before=Count("pk", filter=same_key & ~Q(state=State.DELIVERED)),
     )
-    transaction.on_commit(partial(_kick_if_first_in_line, message=message))
+    existing_id, last, open_before = facts["existing_id"], facts["last"], facts["open_before"]
+    if existing_id is not None:
+        return OutboxMessage.objects.get(pk=existing_id)
+    message = OutboxMessage.objects.create(
+        topic=topic, key=key, sequence=(last or 0) + 1, idempotency_key=idempotency_key, payload=payload
+    )
+    transaction.on_commit(partial(_kick_if_first_in_line, message=message, known_first=not open_before))
     return message
 
 
-def _kick_if_first_in_line(*, message: OutboxMessage) -> None:
+def _kick_if_first_in_line(*, message: OutboxMessage, known_first: bool = False) -> None:
     # After commit: a message behind an undelivered one is kicked by that one's delivery, which
     # looks for followers after it is recorded, so it sees this committed row; no task is needed.
-    if not _earlier_undelivered(topic=message.topic, key=message.key, sequence=message.sequence):
+    # KNOWN_FIRST: every earlier message was delivered when this one was written (delivered stays
+    # delivered, and no earlier message can appear), so it is first in line without asking again.
+    if known_first or not _earlier_undelivered(topic=message.topic, key=message.key, sequence=message.sequence):
         outbox_kick(message_id=message.pk)
 
 
@@ -109,7 +118,7 @@ def outbox_backoff_seconds(*, attempts: int) -> float:
         settings.OUTBOX_BACKOFF_BASE_SECONDS * 2 ** min(max(attempts - 1, 0), 32),
     )
     # Equal jitter: never less than half the ceiling, so retries spread out but still back off.
-    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311  (jitter, not crypto)
+    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311  # nosec B311  # jitter, not crypto
 
 
 def _lease() -> timedelta:

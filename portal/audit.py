@@ -52,9 +52,11 @@ def audit_record(
         object_id = object_id or str(obj.pk)
     actor_obj = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     # 1. Lock the head row: appends are serialised so each record chains to exactly one predecessor.
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).values_list("last_hash", "count").first()
     if head is None:
-        head = _chain_head_restore()
+        restored = _chain_head_restore()
+        head = (restored.last_hash, restored.count)
+    last_hash, count = head
     record = AuditRecord(
         at=timezone.now(),
         actor=actor_obj,
@@ -66,14 +68,39 @@ def audit_record(
         request_id=ctx.request_id,
         reason=reason,
         data=data or {},
-        prev_hash=head.last_hash,
+        prev_hash=last_hash,
     )
     # 2. Round-trip data through JSON first so the digest matches what a later read sees.
     record.data = json.loads(json.dumps(record.data, ensure_ascii=False, default=str))
     record.hash = chain_digest(record.prev_hash, _fields(record))
-    record.save(force_insert=True)
-    AuditChainHead.objects.filter(pk=1).update(last_hash=record.hash, count=head.count + 1)
+    # 3. Append the record and move the head, still under the head's lock.
+    if conn.vendor == "postgresql":
+        _append_postgresql(conn, record, count=count + 1)
+    else:
+        record.save(force_insert=True)
+        AuditChainHead.objects.filter(pk=1).update(last_hash=record.hash, count=count + 1)
     return record
+
+
+def _append_postgresql(conn, record: AuditRecord, *, count: int) -> None:
+    """INSERT the record and UPDATE the head in one statement (one round trip while the chain is locked)."""
+    fields = [f for f in AuditRecord._meta.concrete_fields if not f.primary_key]
+    quote = conn.ops.quote_name
+    sql = (
+        f"WITH appended AS (INSERT INTO {quote(AuditRecord._meta.db_table)} "  # noqa: S608  # nosec B608
+        f"({', '.join(quote(f.column) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id) "
+        f"UPDATE {quote(AuditChainHead._meta.db_table)} SET last_hash = %s, count = %s WHERE id = 1 "
+        "RETURNING (SELECT id FROM appended)"
+    )
+    values = [f.get_db_prep_save(getattr(record, f.attname), conn) for f in fields]
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [*values, record.hash, count])
+        row = cursor.fetchone()
+    if row is None:  # the head row vanished under its own lock: cannot happen, but never append unchained
+        raise RuntimeError("audit chain head missing")
+    record.pk = row[0]
+    record._state.adding = False
+    record._state.db = conn.alias
 
 
 def _chain_head_restore() -> AuditChainHead:

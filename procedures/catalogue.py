@@ -147,7 +147,10 @@ def procedure_version_freeze(*, procedure: Procedure, actor: AbstractBaseUser | 
     """
     snapshot = procedure_as_dict(procedure)
     digest = _digest(snapshot)
-    current = ProcedureVersion.objects.filter(pk=procedure.current_version_id).first()
+    if Procedure.current_version.is_cached(procedure):  # loaded with the procedure (e.g. the online submission)
+        current = procedure.current_version
+    else:
+        current = ProcedureVersion.objects.filter(pk=procedure.current_version_id).first()
     if current is not None and current.digest == digest:
         return current
     with transaction.atomic():

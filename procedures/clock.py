@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from django.db.models import Count, Max
 from django.utils import timezone
 
 from procedures import deadlines
@@ -21,10 +21,19 @@ _cache_lock = threading.Lock()
 _cache: dict[tuple, deadlines.Calendar] = {}
 
 
+_FINGERPRINT_SQL = " UNION ALL ".join(
+    f"SELECT {i}, COUNT(*), MAX(updated_at) FROM {model._meta.db_table}"  # noqa: S608  # nosec B608  # model tables
+    for i, model in enumerate((Holiday, CalendarYear))
+)
+
+
 def _fingerprint() -> tuple:
-    days = Holiday.objects.aggregate(n=Count("id"), last=Max("updated_at"))
-    years = CalendarYear.objects.aggregate(n=Count("id"), last=Max("updated_at"))
-    return (days["n"], days["last"], years["n"], years["last"])
+    """(rows, last change) of the holiday and calendar-year tables, in one round trip (every transition asks)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(_FINGERPRINT_SQL)
+        return tuple(value for row in sorted(cursor.fetchall()) for value in row[1:])
 
 
 def calendar_load(*, working_hours: str | None = None) -> deadlines.Calendar:
@@ -103,7 +112,12 @@ def dossier_clock_apply(
 ) -> deadlines.ClockState:
     """Recompute the dossier's clock from its ledger and set the clock fields (the caller saves)."""
     if ledger is None:
-        ledger = ledger_of(dossier.events.exclude(clock_effect="").order_by("at", "id"))
+        ledger = [
+            deadlines.ClockEvent(deadlines.Kind(effect), at, new_due)
+            for effect, at, new_due in dossier.events.exclude(clock_effect="")
+            .order_by("at", "id")
+            .values_list("clock_effect", "at", "clock_new_due")
+        ]
     state = clock_compute_for(dossier, ledger=ledger, calendar=calendar, now=timezone.now())
     if state.due is not None or not state.paused:
         dossier.due_at = state.due
@@ -143,6 +157,10 @@ def clock_recompute_open(*, batch: int = 5000) -> dict[str, int]:
     Works on plain rows (no model instances) and writes only the dossiers whose clock changed, in one
     set-based UPDATE per batch, so 100,000 open dossiers take seconds.
     """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return _recompute_open_postgresql(batch=batch)
     checked = changed = 0
     calendars: dict[str, deadlines.Calendar] = {}
     limits: dict[tuple, tuple] = {}
@@ -204,37 +222,183 @@ def clock_recompute_open(*, batch: int = 5000) -> dict[str, int]:
     return {"checked": checked, "changed": changed}
 
 
-def _write_clock(updates: list[tuple]) -> None:
+def _recompute_open_postgresql(*, batch: int) -> dict[str, int]:
+    """clock_recompute_open() on PostgreSQL: narrow rows, ledgers as Unix seconds, compare and write in SQL.
+
+    Per batch of dossiers: one read of (id, agency, procedure, version, updated_at as text), one read of
+    their ledgers with each moment as whole Unix seconds (no datetime parsed per event; the engine counts
+    whole seconds anyway), the replay, then COPY of every answer into a temporary table and one UPDATE that
+    writes only the rows whose clock differs and that no transition touched since they were read.
+    """
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        objs = []
-        for pk, due, paused, unconfirmed, extended, original, _updated in updates:
-            d = Dossier(pk=pk)
-            d.due_at, d.clock_paused, d.due_unconfirmed, d.extended, d.original_due_at = (
-                due, paused, unconfirmed, extended, original,
-            )  # fmt: skip
-            objs.append(d)
-        Dossier.objects.bulk_update(objs, ["due_at", "clock_paused", "due_unconfirmed", "extended", "original_due_at"])
-        return
+    replay = _Replay()
+    checked = changed = 0
+    last_pk = 0
+    # Outside a transaction, a second connection writes batch N while this one reads and replays batch
+    # N + 1 (PostgreSQL's index maintenance and the Python replay then use both cores). Inside one (the
+    # admin's button, tests), everything stays on the caller's connection and in its transaction.
+    writer = None if connection.in_atomic_block else ThreadPoolExecutor(max_workers=1)
+    pending: Future | None = None
+    try:
+        while True:
+            last_pk, answers = replay.batch(after=last_pk, size=batch)
+            if not answers:
+                break
+            checked += len(answers)
+            if writer is None:
+                changed += _write_clock_postgresql(answers)
+                continue
+            if pending is not None:
+                changed += pending.result()
+            pending = writer.submit(_write_clock_postgresql, answers)
+    finally:
+        if writer is not None:
+            try:
+                if pending is not None:
+                    changed += pending.result()
+            finally:
+                writer.submit(_close_connection).result()  # the writer thread's own connection
+                writer.shutdown()
+    return {"checked": checked, "changed": changed}
+
+
+DOSSIERS, EVENTS = Dossier._meta.db_table, DossierEvent._meta.db_table  # fixed table names in the SQL below
+WHOLE_SECONDS = "date_part('epoch', date_trunc('second', at))::bigint"  # the event's moment as Unix seconds
+
+
+class _Replay:
+    """Reads open dossiers batch by batch with their ledgers and replays each (calendars, limits cached)."""
+
+    def __init__(self) -> None:
+        self.now = int(timezone.now().timestamp())
+        self.open_states = [str(s) for s in Dossier.State if s not in Dossier.FINAL_STATES]
+        self.kinds = {kind.value: kind for kind in deadlines.Kind}
+        self.hours_of = dict(Agency.objects.values_list("pk", "working_hours"))
+        self.calendars: dict[int, deadlines.Calendar] = {}
+        self.limits: dict[tuple[int, int | None], tuple] = {}
+
+    def limit_for(self, procedure_id: int, version_id: int | None) -> tuple:
+        from procedures.models import ProcedureVersion
+
+        key = (procedure_id, version_id)
+        found = self.limits.get(key)
+        if found is None:
+            values = None
+            if version_id is not None:
+                values = ProcedureVersion.objects.filter(pk=version_id).values_list(*LIMIT_FIELDS).first()
+            if values is None or (values[0] is None and values[1] is None):
+                values = Procedure.objects.filter(pk=procedure_id).values_list(*LIMIT_FIELDS).get()
+            found = self.limits[key] = limit_of(_Limits(values))
+        return found
+
+    def calendar_for(self, agency_id: int) -> deadlines.Calendar:
+        found = self.calendars.get(agency_id)
+        if found is None:
+            found = self.calendars[agency_id] = calendar_load(working_hours=self.hours_of.get(agency_id))
+        return found
+
+    def batch(self, *, after: int, size: int) -> tuple[int, list[tuple]]:
+        """(last id read, answers) for up to SIZE open dossiers with an id above AFTER."""
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, agency_id, procedure_id, procedure_version_id, updated_at::text FROM {DOSSIERS} "  # noqa: S608  # nosec B608
+                "WHERE state = ANY(%s) AND received_at IS NOT NULL AND id > %s ORDER BY id LIMIT %s",
+                [self.open_states, after, size],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                return after, []
+            cursor.execute(
+                f"SELECT dossier_id, clock_effect, {WHOLE_SECONDS}, clock_new_due FROM {EVENTS} "  # noqa: S608  # nosec B608
+                "WHERE dossier_id BETWEEN %s AND %s AND clock_effect <> '' ORDER BY dossier_id, at, id",
+                [rows[0][0], rows[-1][0]],
+            )
+            ledgers: dict[int, list] = {}
+            kinds = self.kinds
+            for dossier_id, effect, seconds, new_due in cursor.fetchall():
+                ledger = ledgers.get(dossier_id)
+                if ledger is None:
+                    ledger = ledgers[dossier_id] = []
+                ledger.append((kinds[effect], seconds, new_due))
+        answers = []
+        for pk, agency_id, procedure_id, version_id, seen in rows:
+            limit, unit, cutoff = self.limit_for(procedure_id, version_id)
+            state = deadlines.clock_compute_timestamps(
+                calendar=self.calendar_for(agency_id),
+                events=ledgers.get(pk, ()),
+                limit=limit,
+                unit=unit,
+                cutoff=cutoff,
+                now=self.now,
+            )
+            dated = state.due is not None
+            answers.append(
+                (
+                    pk,
+                    state.due,
+                    dated or not state.paused,  # paused with no due date: the stored date stays
+                    state.paused,
+                    state.unconfirmed_calendar if dated else None,
+                    state.extended,
+                    state.due if dated and not state.extended else None,
+                    seen,
+                )
+            )
+        return rows[-1][0], answers
+
+
+def _write_clock_postgresql(answers: list[tuple]) -> int:
+    """Write the clocks that differ (and whose row is unchanged since it was read); return how many."""
+    from django.db import connection
+
+    return _write_clock_rows(connection, answers)
+
+
+def _close_connection() -> None:
+    from django.db import connection
+
+    connection.close()
+
+
+def _write_clock_rows(connection, answers: list[tuple]) -> int:
     from django.db import transaction
 
     table = Dossier._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
-        # COPY into a temporary table and one joined UPDATE: far cheaper than row-by-row updates.
         cursor.execute("DROP TABLE IF EXISTS clock_recompute_rows")
         cursor.execute(
-            "CREATE TEMP TABLE clock_recompute_rows (id bigint PRIMARY KEY, due timestamptz, paused boolean, "
+            "CREATE TEMP TABLE clock_recompute_rows (id bigint, due timestamptz, set_due boolean, paused boolean, "
             "unconfirmed boolean, extended boolean, original timestamptz, seen timestamptz) ON COMMIT DROP"
         )
         with cursor.cursor.copy(
-            "COPY clock_recompute_rows (id, due, paused, unconfirmed, extended, original, seen) FROM STDIN"
+            "COPY clock_recompute_rows (id, due, set_due, paused, unconfirmed, extended, original, seen) FROM STDIN"
         ) as copy:
-            for row in updates:
+            for row in answers:
                 copy.write_row(row)
+        cursor.execute("ANALYZE clock_recompute_rows")
         cursor.execute(
-            f"UPDATE {table} AS d SET due_at = v.due, clock_paused = v.paused, "  # noqa: S608 (fixed names)
-            "due_unconfirmed = v.unconfirmed, extended = v.extended, original_due_at = v.original "
+            f"UPDATE {table} AS d SET due_at = CASE WHEN v.set_due THEN v.due ELSE d.due_at END, "  # noqa: S608  # nosec B608  # table name from Dossier._meta
+            "clock_paused = v.paused, due_unconfirmed = COALESCE(v.unconfirmed, d.due_unconfirmed), "
+            "extended = v.extended, original_due_at = COALESCE(v.original, d.original_due_at) "
             # A dossier that a transition changed since it was read keeps the transition's answer.
-            "FROM clock_recompute_rows AS v WHERE d.id = v.id AND d.updated_at = v.seen"
+            "FROM clock_recompute_rows AS v WHERE d.id = v.id AND d.updated_at = v.seen AND "
+            "(CASE WHEN v.set_due THEN v.due ELSE d.due_at END, v.paused, "
+            "COALESCE(v.unconfirmed, d.due_unconfirmed), v.extended) "
+            "IS DISTINCT FROM (d.due_at, d.clock_paused, d.due_unconfirmed, d.extended)"
         )
+        return cursor.rowcount
+
+
+def _write_clock(updates: list[tuple]) -> None:
+    """Write changed clocks on databases other than PostgreSQL (SQLite in development and tests)."""
+    objs = []
+    for pk, due, paused, unconfirmed, extended, original, _updated in updates:
+        d = Dossier(pk=pk)
+        d.due_at, d.clock_paused, d.due_unconfirmed, d.extended, d.original_due_at = (
+            due, paused, unconfirmed, extended, original,
+        )  # fmt: skip
+        objs.append(d)
+    Dossier.objects.bulk_update(objs, ["due_at", "clock_paused", "due_unconfirmed", "extended", "original_due_at"])

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from portal.audit import audit_record
 from portal.crypto import pii_hash
 from portal.errors import ApplicationError
+from portal.uploads import CheckedUpload
 from procedures.models import (
     CounterIntake,
     Dossier,
@@ -39,7 +40,6 @@ from procedures.models import (
     StaffProfile,
 )
 from procedures.services import ApplicantData, _new_reference
-from procedures.uploads import CheckedUpload
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -434,6 +434,7 @@ def counter_dossier_create(
                 source=DossierDocument.Source.SCANNED,
                 checklist_item=item.checklist_item,
                 digitised_by=actor,
+                scan_status=item.upload.scan_status,
             )
             document.file.save(item.upload.name, item.upload.file, save=True)
             digests.append({"item": item.checklist_item, "sha256": item.upload.sha256})

@@ -29,6 +29,10 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULT_OFFICE_DAY = (dt.time(8, 0), dt.time(17, 0))
 DEFAULT_WORKING_HOURS = ((dt.time(8, 0), dt.time(12, 0)), (dt.time(13, 0), dt.time(17, 0)))
 EPOCH = dt.date(2000, 1, 3)  # a Monday; coordinates count working days from here
+# Viet Nam keeps UTC+7 all year (no daylight saving since 1975), so for dates from EPOCH on a Unix
+# timestamp gives the local day and time by arithmetic (bulk recompute: no datetime objects per event).
+_VN_OFFSET_SECONDS = 7 * 3600
+_UNIX_DAY_ONE = dt.date(1970, 1, 1).toordinal()
 
 
 def _minutes(t: dt.time) -> int:
@@ -49,6 +53,11 @@ class Calendar:
     _on_weekends: tuple[dt.date, ...] = field(init=False, repr=False, compare=False)
     # Memo of ordinal -> working day (the calendar is immutable, so answers never change).
     _day_at: dict[int, dt.date] = field(init=False, repr=False, compare=False)
+    # Memo of day -> ordinal (the bulk recompute asks for the same days again and again).
+    _ordinal_of: dict[dt.date, int] = field(init=False, repr=False, compare=False)
+    # Memo of Unix day number -> (ordinal, is working day), for the timestamp coordinates.
+    _unix_day: dict[int, tuple[int, bool]] = field(init=False, repr=False, compare=False)
+    _office_minutes: tuple[int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         off = sorted(d for d in self.holidays if d.weekday() < 5 and d not in self.working_weekend_days)
@@ -56,6 +65,9 @@ class Calendar:
         object.__setattr__(self, "_off_weekdays", tuple(off))
         object.__setattr__(self, "_on_weekends", tuple(on))
         object.__setattr__(self, "_day_at", {})
+        object.__setattr__(self, "_ordinal_of", {})
+        object.__setattr__(self, "_unix_day", {})
+        object.__setattr__(self, "_office_minutes", tuple(_minutes(t) for t in self.office_day))
 
     # --- days ---------------------------------------------------------------------------------
 
@@ -69,6 +81,15 @@ class Calendar:
 
     def _ordinal(self, day: dt.date) -> int:
         """Return how many working days lie in [EPOCH, day)."""
+        found = self._ordinal_of.get(day)
+        if found is not None:
+            return found
+        found = self._ordinal_count(day)
+        if len(self._ordinal_of) < 200_000:
+            self._ordinal_of[day] = found
+        return found
+
+    def _ordinal_count(self, day: dt.date) -> int:
         if day < EPOCH:
             raise ValueError(f"dates before {EPOCH} are not supported")
         days = (day - EPOCH).days
@@ -106,9 +127,27 @@ class Calendar:
     def day_coordinate(self, moment: dt.datetime) -> float:
         """Return working-day time at MOMENT: whole working days since EPOCH plus the office-day fraction."""
         local = moment.astimezone(VN)
-        day = local.date()
-        start, end = (_minutes(t) for t in self.office_day)
-        now = local.hour * 60 + local.minute + local.second / 60
+        return self._day_coordinate_local(local.date(), local.hour * 60 + local.minute, local.second)
+
+    def day_coordinate_of_timestamp(self, seconds: int) -> float:
+        """day_coordinate() of the moment SECONDS (whole seconds since 1970-01-01 UTC), without a datetime."""
+        days, rest = divmod(int(seconds) + _VN_OFFSET_SECONDS, 86400)
+        known = self._unix_day.get(days)
+        if known is None:
+            day = dt.date.fromordinal(_UNIX_DAY_ONE + days)
+            known = (self._ordinal(day), self.is_working_day(day))
+            if len(self._unix_day) < 200_000:
+                self._unix_day[days] = known
+        ordinal, working = known
+        if not working:
+            return float(ordinal)
+        minute, second = divmod(rest, 60)
+        start, end = self._office_minutes
+        return ordinal + min(max(minute + second / 60 - start, 0), end - start) / (end - start)
+
+    def _day_coordinate_local(self, day: dt.date, minute: int, second: int) -> float:
+        start, end = self._office_minutes
+        now = minute + second / 60
         if not self.is_working_day(day):
             return float(self._ordinal(day))  # the clock waits for the next working day's opening
         fraction = min(max(now - start, 0), end - start) / (end - start)
@@ -118,7 +157,7 @@ class Calendar:
         """Return the moment whose working-day time is COORDINATE (the inverse of day_coordinate)."""
         whole = int(coordinate)
         fraction = coordinate - whole
-        start, end = (_minutes(t) for t in self.office_day)
+        start, end = self._office_minutes
         if fraction == 0 and whole > 0:
             # The end of the previous working day and the start of this one are the same instant of
             # working time; an appointment is given at the close of the day the budget runs out.
@@ -134,11 +173,18 @@ class Calendar:
     def hour_coordinate(self, moment: dt.datetime) -> float:
         """Return working minutes since EPOCH on the working-hours schedule (lunch excluded)."""
         local = moment.astimezone(VN)
-        day = local.date()
+        return self._hour_coordinate_local(local.date(), local.hour * 60 + local.minute, local.second)
+
+    def hour_coordinate_of_timestamp(self, seconds: int) -> float:
+        """hour_coordinate() of the moment SECONDS (whole seconds since 1970-01-01 UTC), without a datetime."""
+        day, minute, second = _local_parts(seconds)
+        return self._hour_coordinate_local(day, minute, second)
+
+    def _hour_coordinate_local(self, day: dt.date, minute: int, second: int) -> float:
         base = self._ordinal(day) * self._hours_per_day()
         if not self.is_working_day(day):
             return float(base)
-        now = local.hour * 60 + local.minute + local.second / 60
+        now = minute + second / 60
         used = sum(min(max(now - _minutes(a), 0), _minutes(b) - _minutes(a)) for a, b in self.working_hours)
         return float(base + used)
 
@@ -156,6 +202,13 @@ class Calendar:
                 return dt.datetime.combine(day, dt.time(0, 0), tzinfo=VN) + dt.timedelta(minutes=round(minutes, 6))
             rest -= span
         raise AssertionError("unreachable: rest exceeds the working day")
+
+
+def _local_parts(seconds: int) -> tuple[dt.date, int, int]:
+    """(local day, minute of the day, second of the minute) in Viet Nam of the Unix time SECONDS."""
+    days, rest = divmod(int(seconds) + _VN_OFFSET_SECONDS, 86400)
+    minute, second = divmod(rest, 60)
+    return dt.date.fromordinal(_UNIX_DAY_ONE + days), minute, second
 
 
 class Unit(StrEnum):
@@ -218,6 +271,58 @@ def clock_compute(
 ) -> ClockState:
     """Replay EVENTS (in time order) and return the clock: due date, pause, time used."""
     to_coord = calendar.day_coordinate if unit is Unit.DAYS else calendar.hour_coordinate
+
+    def start_coord(at: dt.datetime) -> float:
+        return to_coord(_effective_start(calendar, at, cutoff))
+
+    return _replay(
+        calendar,
+        [(e.kind, e.at, e.new_due) for e in sorted(events, key=lambda e: e.at)],
+        to_coord=to_coord,
+        start_coord=start_coord,
+        unit=unit,
+        limit=limit,
+        now_coord=to_coord(now) if now is not None else None,
+    )
+
+
+def clock_compute_timestamps(
+    *,
+    calendar: Calendar,
+    events: Sequence[tuple[Kind, int, dt.datetime | None]],
+    limit: float,
+    unit: Unit = Unit.DAYS,
+    cutoff: Cutoff | None = None,
+    now: int | None = None,
+) -> ClockState:
+    """clock_compute() for a ledger of (kind, Unix time in whole seconds, new due), already in time order; NOW too.
+
+    For the bulk recompute: no datetime per event. The engine counts whole seconds (day_coordinate
+    ignores microseconds), so the answer is the one clock_compute() gives for the same ledger.
+    """
+    by_day = unit is Unit.DAYS
+    to_coord = calendar.day_coordinate_of_timestamp if by_day else calendar.hour_coordinate_of_timestamp
+    moment_coord = calendar.day_coordinate if by_day else calendar.hour_coordinate
+
+    def start_coord(seconds: int) -> float:
+        if cutoff is None:
+            return to_coord(seconds)
+        at = dt.datetime.fromtimestamp(seconds, VN)
+        return moment_coord(_effective_start(calendar, at, cutoff))
+
+    return _replay(
+        calendar,
+        events,
+        to_coord=to_coord,
+        start_coord=start_coord,
+        unit=unit,
+        limit=limit,
+        now_coord=to_coord(now) if now is not None else None,
+    )
+
+
+def _replay(calendar: Calendar, events, *, to_coord, start_coord, unit: Unit, limit: float, now_coord) -> ClockState:
+    """The ledger rules, over (kind, moment, new due) in time order; TO_COORD turns a moment into working time."""
     from_coord = calendar.from_day_coordinate if unit is Unit.DAYS else calendar.from_hour_coordinate
     budget = limit if unit is Unit.DAYS else limit * 60
     running_since: float | None = None
@@ -225,36 +330,36 @@ def clock_compute(
     extended_due: dt.datetime | None = None
     started = False
     stopped_at: float | None = None
-    for event in sorted(events, key=lambda e: e.at):
+    for kind, at, new_due in events:
         if stopped_at is not None:
             raise LedgerError("the clock was stopped for good")
-        if event.kind is Kind.STOP:
+        if kind is Kind.STOP:
             if not started:
                 raise LedgerError("a stop before the start")
-            stopped_at = to_coord(event.at)
-        elif event.kind is Kind.START:
+            stopped_at = to_coord(at)
+        elif kind is Kind.START:
             if started:
                 raise LedgerError("the clock was started twice")
             started = True
-            running_since = to_coord(_effective_start(calendar, event.at, cutoff))
-        elif event.kind is Kind.PAUSE:
+            running_since = start_coord(at)
+        elif kind is Kind.PAUSE:
             if running_since is None:
                 raise LedgerError("a pause while the clock is not running")
-            used += max(to_coord(event.at) - running_since, 0.0)
+            used += max(to_coord(at) - running_since, 0.0)
             running_since = None
-        elif event.kind in (Kind.RESUME, Kind.RESTART):
+        elif kind in (Kind.RESUME, Kind.RESTART):
             if not started or running_since is not None:
                 raise LedgerError("a resume without a pause")
-            if event.kind is Kind.RESTART:
+            if kind is Kind.RESTART:
                 used = 0.0
                 extended_due = None  # a new clock: an earlier appointment no longer stands
-            running_since = to_coord(event.at)
-        elif event.kind is Kind.EXTEND:
+            running_since = to_coord(at)
+        elif kind is Kind.EXTEND:
             if extended_due is not None:
                 raise LedgerError("the appointment can be rescheduled at most once")
-            if event.new_due is None:
+            if new_due is None:
                 raise LedgerError("an extension needs the new appointment")
-            extended_due = event.new_due
+            extended_due = new_due
     if not started:
         return ClockState(None, False, 0.0, False, False)
     if running_since is None:  # paused: nothing runs
@@ -262,8 +367,8 @@ def clock_compute(
     due = extended_due or from_coord(running_since + (budget - used))
     if stopped_at is not None:
         used += max(stopped_at - running_since, 0.0)
-    elif now is not None:
-        used += max(to_coord(now) - running_since, 0.0)
+    elif now_coord is not None:
+        used += max(now_coord - running_since, 0.0)
     unconfirmed = not calendar.is_confirmed(due.astimezone(VN).date())
     return ClockState(due, False, used, extended_due is not None, unconfirmed)
 

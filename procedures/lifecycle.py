@@ -18,7 +18,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -344,11 +345,8 @@ def _dossier_code_issue(*, agency_code: str, received_at) -> str:
     from procedures.services import DOSSIER_CODE_RE
 
     day = timezone.localtime(received_at).date()
-    DossierCodeCounter.objects.get_or_create(agency_code=agency_code, day=day)
-    counter = DossierCodeCounter.objects.select_for_update().get(agency_code=agency_code, day=day)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    sequence = str(counter.last).zfill(settings.DOSSIER_CODE_MIN_SEQUENCE_DIGITS)
+    last = _counter_next(DossierCodeCounter, agency_code=agency_code, day=day)
+    sequence = str(last).zfill(settings.DOSSIER_CODE_MIN_SEQUENCE_DIGITS)
     code = f"{agency_code}-{day:%y%m%d}-{settings.DOSSIER_CODE_OWNER_DIGITS}{sequence}"
     if not DOSSIER_CODE_RE.match(code):
         raise ApplicationError(_("The agency's electronic identifier does not give a valid dossier code."))
@@ -357,11 +355,27 @@ def _dossier_code_issue(*, agency_code: str, received_at) -> str:
 
 def _result_number_issue(*, agency: Agency, at) -> str:
     year = timezone.localtime(at).year
-    ResultBookCounter.objects.get_or_create(agency=agency, year=year)
-    counter = ResultBookCounter.objects.select_for_update().get(agency=agency, year=year)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return settings.RESULT_NUMBER_FORMAT.format(seq=counter.last, year=year, agency=agency.code)
+    last = _counter_next(ResultBookCounter, agency_id=agency.pk, year=year)
+    return settings.RESULT_NUMBER_FORMAT.format(seq=last, year=year, agency=agency.code)
+
+
+def _counter_next(model, **key) -> int:
+    """Add one to the counter row of KEY (created at 1 if missing) and return it, in one statement.
+
+    INSERT ... ON CONFLICT DO UPDATE takes the row lock as SELECT ... FOR UPDATE did, so concurrent
+    transactions still get consecutive numbers, each after the previous one commits.
+    """
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = [model._meta.get_field(name).column for name in key]
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    last = connection.ops.quote_name("last")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({names}, {last}) VALUES ({', '.join(['%s'] * len(key))}, 1) "  # noqa: S608  # nosec B608
+            f"ON CONFLICT ({names}) DO UPDATE SET {last} = {table}.{last} + 1 RETURNING {last}",
+            list(key.values()),
+        )
+        return cursor.fetchone()[0]
 
 
 def _stage_for(dossier: Dossier, role: str) -> dict | None:
@@ -389,12 +403,15 @@ def _unit_name(dossier: Dossier, agency: Agency | None = None) -> str:
 def _steps_move(
     dossier: Dossier, *, now, actor, handler, calendar, agency: Agency | None = None, note: str = ""
 ) -> None:
-    """Close the open step (with its outcome) and open the one for the dossier's new holder."""
-    open_step = dossier.steps.filter(finished_at__isnull=True).order_by("-started_at", "-id").first()
-    if open_step is not None:
-        open_step.finished_at = now
-        open_step.outcome = _outcome(open_step.due_at, now)
-        open_step.save(update_fields=["finished_at", "outcome"])
+    """Close the open step (with its outcome) and open the one for the dossier's new holder.
+
+    The open step's id, due date and stage come with the locked dossier row (dossier_transition's query).
+    """
+    open_step_id, open_step_order = dossier.open_step_id, dossier.open_step_order
+    if open_step_id is not None:
+        DossierStep.objects.filter(pk=open_step_id).update(
+            finished_at=now, outcome=_outcome(dossier.open_step_due_at, now)
+        )
     role = STAGE_ROLE_FOR_STATE.get(S(dossier.state))
     if role is None or dossier.is_final:
         dossier.stage_order, dossier.stage_name, dossier.stage_due_at = None, "", None
@@ -407,7 +424,7 @@ def _steps_move(
         and source.cutoff_applies_to == Procedure.CutoffAppliesTo.TRANSFER
         and source.cutoff_time is not None
         and timezone.localtime(now).time() >= source.cutoff_time
-        and (open_step is None or open_step.stage_order != stage.get("order"))
+        and (open_step_id is None or open_step_order != stage.get("order"))
     ):
         # Received after the cut-off: the transfer counts from the next working day's opening.
         next_day = calendar.add_working_days(timezone.localtime(now).date(), 1)
@@ -514,6 +531,9 @@ def _staff_name(user) -> str:
 
 # --- the service -------------------------------------------------------------------------------
 
+# What _steps_move needs of the dossier's open processing step, read with the locked dossier row.
+_OPEN_STEP = {"open_step_id": "pk", "open_step_due_at": "due_at", "open_step_order": "stage_order"}
+
 
 def dossier_transition(
     *, dossier_id: int, action: str, actor: AbstractBaseUser | None, reason: str = "", **params: Any
@@ -525,9 +545,13 @@ def dossier_transition(
     reason = (reason or "").strip()
     with transaction.atomic():
         profile = _profile(actor)
+        open_steps = DossierStep.objects.filter(dossier=OuterRef("pk"), finished_at__isnull=True).order_by(
+            "-started_at", "-id"
+        )
         dossier = (
             Dossier.objects.select_for_update(of=("self",))
             .select_related("procedure", "agency", "procedure_version", "department")
+            .annotate(**{alias: Subquery(open_steps.values(name)[:1]) for alias, name in _OPEN_STEP.items()})
             .filter(pk=dossier_id)
             .first()
         )

@@ -15,6 +15,7 @@ from django.utils.translation import pgettext_lazy
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from portal.crypto import EncryptedTextField
+from portal.uploads import ScannedQuerySet, ScanStatus, stored_name
 
 # --- Catalogue ---------------------------------------------------------------------------------
 
@@ -727,7 +728,8 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         DUE_SOON = "due_soon", _("Due soon")
         OVERDUE = "overdue", _("Overdue")
 
-    reference = models.CharField(_("submission reference"), max_length=32, unique=True)
+    # Unique by a constraint in Meta (no LIKE twin index: references are only looked up whole; decision 0060).
+    reference = models.CharField(_("submission reference"), max_length=32)
     code = models.CharField(_("dossier code"), max_length=64, unique=True, null=True, blank=True)
     procedure = models.ForeignKey(Procedure, verbose_name=_("procedure"), on_delete=models.PROTECT)
     procedure_version = models.ForeignKey(
@@ -739,14 +741,18 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         related_name="dossiers",
         help_text=_("The catalogue version the dossier was submitted under."),
     )
+    # No single-column index on the foreign keys that lead a composite index in Meta (agency, receiving
+    # unit, department, officer, consulted agency): those serve the look-ups, and every index costs on each
+    # due-date write (docs/decisions/0060).
     agency = models.ForeignKey(
-        Agency, verbose_name=_("deciding agency"), on_delete=models.PROTECT, related_name="dossiers"
+        Agency, verbose_name=_("deciding agency"), on_delete=models.PROTECT, related_name="dossiers", db_index=False
     )
     received_by_agency = models.ForeignKey(
         Agency,
         verbose_name=_("receiving unit"),
         null=True,
         blank=True,
+        db_index=False,
         on_delete=models.PROTECT,
         related_name="dossiers_received",
         help_text=_("Where the dossier was received, when not at the deciding agency."),
@@ -762,7 +768,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     # The name lower-cased without diacritics (procedures.text.search_normalise), for the workspace search.
     applicant_name_search = models.CharField(max_length=200, blank=True, default="", editable=False)
     applicant_national_id = EncryptedTextField(_("personal ID number"))
-    applicant_national_id_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    applicant_national_id_hash = models.CharField(max_length=64, editable=False)  # indexed in Meta (no LIKE index)
     applicant_address = EncryptedTextField(_("address"))
     applicant_phone = models.CharField(_("phone"), max_length=20)
     applicant_email = models.EmailField(_("email"), blank=True)
@@ -780,7 +786,8 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     identity_checked_at = models.DateTimeField(_("identity checked at"), null=True, blank=True)
     request_summary = models.TextField(_("what is requested"))
     form_data = models.JSONField(_("form answers"), default=dict, blank=True)
-    state = FSMField(_("state"), default=State.SUBMITTED, choices=State.choices, protected=True, db_index=True)
+    # Indexed in Meta (a plain btree: states are only compared for equality, no LIKE twin; decision 0060).
+    state = FSMField(_("state"), default=State.SUBMITTED, choices=State.choices, protected=True)
     resume_state = models.CharField(max_length=30, blank=True, editable=False)
     submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
     received_at = models.DateTimeField(_("received at"), null=True, blank=True)
@@ -794,7 +801,13 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     )
     # Where the dossier is inside the agency.
     department = models.ForeignKey(
-        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -803,6 +816,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="dossiers_assigned",
+        db_index=False,
     )
     stage_order = models.PositiveSmallIntegerField(_("stage"), null=True, blank=True)
     stage_name = models.CharField(_("stage"), max_length=300, blank=True)
@@ -814,6 +828,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="dossiers_consulted",
+        db_index=False,
     )
     # The legal clock, recomputed from the ledger (DossierEvent.clock_effect) by procedures.clock.
     due_at = models.DateTimeField(_("due for return"), null=True, blank=True, db_index=True)
@@ -864,7 +879,10 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
             models.Index(
                 fields=["agency", "state", "id"], condition=models.Q(due_at__isnull=True), name="dossier_undated"
             ),
+            models.Index(fields=["applicant_national_id_hash"], name="dossier_national_id_hash"),
+            models.Index(fields=["state"], name="dossier_state"),
         ]
+        constraints = [models.UniqueConstraint(fields=["reference"], name="dossier_reference_unique")]
 
     def __str__(self) -> str:
         return self.code or self.reference
@@ -1084,7 +1102,7 @@ class ResultBookCounter(models.Model):
 
 
 def dossier_upload_to(instance: DossierDocument, filename: str) -> str:
-    return f"dossiers/{instance.dossier.reference}/{instance.sha256[:16]}-{filename}"
+    return f"dossiers/{instance.dossier.reference}/{stored_name(filename)}"  # never the applicant's file name
 
 
 class DossierDocument(models.Model):
@@ -1112,6 +1130,12 @@ class DossierDocument(models.Model):
     digitised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Antivirus (portal.uploads, decision 0055): staff see only clean or, with no scanner, unscanned files.
+    scan_status = models.CharField(
+        _("virus scan"), max_length=10, choices=ScanStatus.choices, default=ScanStatus.UNSCANNED
+    )
+
+    objects = ScannedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("dossier document")

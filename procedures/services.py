@@ -11,7 +11,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 from portal.audit import audit_record
 from portal.crypto import pii_hash
 from portal.errors import ApplicationError
+from portal.media_orphans import media_file_discard
+from portal.uploads import CheckedUpload
 from procedures.models import (
     Dossier,
     DossierDocument,
@@ -27,7 +29,6 @@ from procedures.models import (
     Procedure,
     ProcedureFee,
 )
-from procedures.uploads import CheckedUpload
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -74,8 +75,13 @@ def dossier_submit(
     request_summary: str,
     upload: CheckedUpload,
     document_title: str,
+    dossier_fields: dict[str, Any] | None = None,
+    document_fields: dict[str, Any] | None = None,
 ) -> Dossier:
-    """Create a submitted online dossier with its document; return it with its reference."""
+    """Create a submitted online dossier with its document; return it with its reference.
+
+    DOSSIER_FIELDS and DOCUMENT_FIELDS: more fields of the two rows, written with them (no second UPDATE).
+    """
     if not procedure.can_apply_online:
         raise ApplicationError(_("This procedure is not open for online applications."))
     from procedures.catalogue import procedure_version_freeze
@@ -85,6 +91,8 @@ def dossier_submit(
     version = procedure_version_freeze(procedure=procedure)
     fee_first = fee_due_before_reception(procedure)
     for attempt in range(5):
+        document = None
+        reached_commit = False
         try:
             with transaction.atomic():
                 dossier = Dossier.objects.create(
@@ -101,6 +109,7 @@ def dossier_submit(
                     applicant_email=applicant.email,
                     request_summary=request_summary,
                     **({"state": Dossier.State.FEE_DUE, "resume_state": Dossier.State.SUBMITTED} if fee_first else {}),
+                    **(dossier_fields or {}),
                 )
                 document = DossierDocument(
                     dossier=dossier,
@@ -109,6 +118,8 @@ def dossier_submit(
                     content_type=upload.content_type,
                     size=upload.size,
                     sha256=upload.sha256,
+                    scan_status=upload.scan_status,
+                    **(document_fields or {}),
                 )
                 document.file.save(upload.name, upload.file, save=True)
                 DossierEvent.objects.create(
@@ -124,10 +135,17 @@ def dossier_submit(
                     obj=dossier,
                     data={"reference": dossier.reference, "procedure": procedure.code, "version": version.number},
                 )
-                return dossier
-        except IntegrityError:
-            if attempt == 4:  # five reference collisions in a row means something else is wrong
-                raise
+                reached_commit = True
+            return dossier
+        except BaseException as exc:
+            # The file is stored before COMMIT. A failure before COMMIT (the database went away, a collision)
+            # rolled everything back, so the file goes too; a failure of COMMIT itself leaves the outcome
+            # unknown, so the file stays, and `manage.py media_orphans` removes it if no row came of it
+            # (security.md T36: no file without its row, no row without its file).
+            if document is not None and document.file.name and not reached_commit:
+                media_file_discard(document.file.name)
+            if not isinstance(exc, IntegrityError) or attempt == 4:
+                raise  # five reference collisions in a row means something else is wrong
     raise AssertionError("unreachable")
 
 

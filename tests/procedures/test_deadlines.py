@@ -19,6 +19,7 @@ from procedures.deadlines import (
     Unit,
     calendar_from_rows,
     clock_compute,
+    clock_compute_timestamps,
 )
 
 VN_2026_2027 = frozenset(holidays_lib.country_holidays("VN", years=[2026, 2027]).keys())
@@ -233,3 +234,50 @@ def _same_working_instant(engine: dt.datetime, reference: dt.datetime) -> bool:
         return True
     calendar = official()
     return calendar.day_coordinate(engine) == pytest.approx(calendar.day_coordinate(reference), abs=1e-6)
+
+
+# --- the bulk recompute's timestamp path gives exactly what the datetime path gives ---------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(seconds=st.integers(min_value=946_857_600, max_value=1_830_000_000))  # 2000-01-03 .. 2027-12
+def test_coordinates_of_a_unix_timestamp_equal_those_of_the_datetime(seconds):
+    calendar = official(working_weekend_days=frozenset({dt.date(2026, 2, 28)}))
+    moment = dt.datetime.fromtimestamp(seconds, VN)
+    assert calendar.day_coordinate_of_timestamp(seconds) == calendar.day_coordinate(moment)
+    assert calendar.hour_coordinate_of_timestamp(seconds) == calendar.hour_coordinate(moment)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    start=st.integers(min_value=1_767_200_000, max_value=1_820_000_000),  # 2026 .. 2027
+    pause_after=st.integers(min_value=0, max_value=5 * 86400),
+    pause_length=st.integers(min_value=1, max_value=20 * 86400),
+    micro=st.integers(min_value=0, max_value=999_999),
+    restart=st.booleans(),
+    unit=st.sampled_from([Unit.DAYS, Unit.HOURS]),
+    cutoff=st.sampled_from([None, Cutoff(dt.time(15, 0))]),
+)
+def test_the_timestamp_replay_equals_the_datetime_replay(
+    start, pause_after, pause_length, micro, restart, unit, cutoff
+):
+    calendar = official()
+    moments = [start, start + pause_after, start + pause_after + pause_length]
+    kinds = [Kind.START, Kind.PAUSE, Kind.RESTART if restart else Kind.RESUME]
+    # The stored moments carry microseconds; the engine counts whole seconds on both paths.
+    events = [
+        ClockEvent(kind, dt.datetime.fromtimestamp(s, VN) + dt.timedelta(microseconds=micro))
+        for kind, s in zip(kinds, moments, strict=True)
+    ]
+    now = dt.datetime.fromtimestamp(moments[-1] + 86400, VN)
+    for n in (1, 2, 3):
+        expected = clock_compute(calendar=calendar, events=events[:n], limit=5, unit=unit, cutoff=cutoff, now=now)
+        got = clock_compute_timestamps(
+            calendar=calendar,
+            events=[(k, s, None) for k, s in zip(kinds[:n], moments[:n], strict=True)],
+            limit=5,
+            unit=unit,
+            cutoff=cutoff,
+            now=int(now.timestamp()),
+        )
+        assert got == expected

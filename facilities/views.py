@@ -35,6 +35,7 @@ from facilities.standards import (
 )
 from portal.audit import audit_record
 from portal.errors import ApplicationError
+from portal.ratelimits import limit
 
 CHILD_BLOCKS = 3
 
@@ -393,6 +394,7 @@ def my_documents(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@limit("verify-ip")
 def verify(request: HttpRequest, token: str) -> HttpResponse:
     """The public QR page: what the document is and whether it stands; no personal data."""
     result = selectors.public_verification(token=token[:100])

@@ -6,6 +6,8 @@ The 500 page renders without context processors or the base template, so it work
 
 from __future__ import annotations
 
+import sys
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.translation import gettext as _
@@ -18,7 +20,7 @@ def _request_id(request: HttpRequest) -> str:
     return getattr(request, "request_id", "") or context.current().request_id or "-"
 
 
-def _answer(request: HttpRequest, status: int, template: str, message: str, *, plain: bool = False) -> HttpResponse:
+def answer(request: HttpRequest, status: int, template: str, message: str, *, plain: bool = False) -> HttpResponse:
     request_id = _request_id(request)
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": message, "request_id": request_id}, status=status)
@@ -34,26 +36,42 @@ def _answer(request: HttpRequest, status: int, template: str, message: str, *, p
 
 @requires_csrf_token
 def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
-    return _answer(request, 400, "400.html", _("The request could not be understood."))
+    return answer(request, 400, "400.html", _("The request could not be understood."))
 
 
 @requires_csrf_token
 def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
-    return _answer(request, 403, "403.html", _("You do not have access to this page."))
+    return answer(request, 403, "403.html", _("You do not have access to this page."))
 
 
 @requires_csrf_token
 def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
-    return _answer(request, 404, "404.html", _("The page was not found."))
+    return answer(request, 404, "404.html", _("The page was not found."))
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether EXC means the database cannot be reached (down, restarting, connection cut), not a bug."""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, (OperationalError, InterfaceError))
 
 
 @requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponse:
-    return _answer(request, 500, "500.html", _("Something went wrong on our side."), plain=True)
+    # Django calls the handler inside its `except` block: the exception is at hand (security.md T36).
+    if database_unavailable(sys.exc_info()[1]):
+        # The database is down or restarting: a temporary condition with a retry time, not a 500
+        # (the page needs no database; Django's connection health checks reconnect by themselves).
+        response = answer(
+            request, 503, "503.html", _("The service is temporarily unavailable. Please try again shortly."), plain=True
+        )
+        response["Retry-After"] = "30"
+        return response
+    return answer(request, 500, "500.html", _("Something went wrong on our side."), plain=True)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return _answer(
+    return answer(
         request,
         403,
         "403_csrf.html",

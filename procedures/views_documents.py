@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from portal.audit import audit_record
+from portal.ratelimits import limit
 from portal.signing import SigningError
 from procedures.documents import (
     FILE_NAMES,
@@ -94,6 +95,7 @@ def official_document_download(
 
 
 @require_GET
+@limit("verify-ip")
 def verify(request: HttpRequest, token: str) -> HttpResponse:
     """The public QR page: what the document is and whether it is intact; no personal data."""
     result = public_verification(token=token)

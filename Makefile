@@ -15,6 +15,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check --no-input
 STAMP_RUNTIME := $(VENV)/.installed-runtime
 STAMP_DEV := $(VENV)/.installed-dev
+# cyclonedx-bom lives in its own environment inside .venv (requirements-sbom.txt; decision 0059).
+SBOM_TOOL := $(VENV)/sbom
+STAMP_SBOM_TOOL := $(SBOM_TOOL)/.installed
 
 # python3.11, else python3 when it is 3.11 (Debian 12's python3 is).
 BOOTSTRAP_PYTHON ?= $(shell command -v python3.11 2>/dev/null || { python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v python3; })
@@ -28,7 +31,7 @@ MAKEMESSAGES_ARGS := -l vi -l en --domain django --extension html,txt,py --add-l
 	--ignore var --ignore tests --ignore bench --ignore docs --ignore scripts --ignore node_modules
 COMPILEMESSAGES_ARGS := --ignore .venv --ignore var --ignore node_modules --ignore .git
 
-.PHONY: help run test soak lint format security messages check-messages deploy-check clean distclean install install-dev system-check
+.PHONY: help run test soak soak-load soak-venv lint format security sbom messages check-messages deploy-check clean distclean install install-dev system-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -39,10 +42,34 @@ run: system-check install ## start the portal with demo data, worker, beat and s
 test: install-dev ## run the whole test suite (SQLite unless DATABASE_URL is set)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-soak: install-dev ## longer DVCQG delivery fault runs: 3 fault rounds, 3,000 changes over 300 dossiers (bounded: 15 min)
+soak: install-dev ## delivery faults (15 min), fuzz (20 min), sqlmap (10 min; SOAK_SQLMAP=0 skips), PostgreSQL crash (12), network faults (10), load (20); docs/soak.md
 	FAULT_ROUNDS=$${FAULT_ROUNDS:-3} FAULT_CHANGES=$${FAULT_CHANGES:-3000} FAULT_DOSSIERS=$${FAULT_DOSSIERS:-300} \
 		FAULT_RECOVERY_SECONDS=$${FAULT_RECOVERY_SECONDS:-300} \
 		timeout --signal=INT --kill-after=60 900 $(VENV)/bin/pytest -q -s tests/integrations/test_delivery_faults.py
+	api_seed=$${API_FUZZ_SEED:-$$RANDOM}; parser_seed=$${PARSER_FUZZ_SEED:-$$RANDOM}; \
+	echo "fuzz seeds (rerun with them): API_FUZZ_SEED=$$api_seed PARSER_FUZZ_SEED=$$parser_seed"; \
+	API_FUZZ_EXAMPLES=$${API_FUZZ_EXAMPLES:-50} API_FUZZ_SEED=$$api_seed \
+		PARSER_FUZZ_EXAMPLES=$${PARSER_FUZZ_EXAMPLES:-5000} PARSER_FUZZ_SEED=$$parser_seed \
+		timeout --signal=INT --kill-after=60 1200 $(VENV)/bin/pytest -q tests/security/test_api_fuzz.py tests/security/test_parser_fuzz.py
+	@if [ "$${SOAK_SQLMAP:-1}" = 1 ]; then scripts/sqlmap-soak.sh; fi
+	PORTAL_SOAK=1 timeout --signal=INT --kill-after=60 720 $(VENV)/bin/pytest -q -s tests/soak/test_postgres_crash.py
+	PORTAL_SOAK=1 timeout --signal=INT --kill-after=60 600 $(VENV)/bin/pytest -q -s tests/soak/test_network_faults.py
+	@$(MAKE) soak-load
+
+SOAK_VENV := var/soak-venv
+STAMP_SOAK := $(SOAK_VENV)/.installed-load
+
+soak-load: install-dev $(STAMP_SOAK) ## T38 held load (locust, 10 min) and T39 read baseline + overload (wrk, locust; 5 min)
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk (Debian)" >&2; exit 1; }
+	timeout --signal=INT --kill-after=60 780 $(PY) bench/load.py held
+	timeout --signal=INT --kill-after=60 420 $(PY) bench/load.py read
+
+soak-venv: $(STAMP_SOAK) ## the load generator's own virtualenv (var/soak-venv, bench/requirements-load.txt)
+
+$(STAMP_SOAK): bench/requirements-load.txt | $(PY)
+	@[ -x $(SOAK_VENV)/bin/python ] || $(BOOTSTRAP_PYTHON) -m venv $(SOAK_VENV)
+	$(SOAK_VENV)/bin/python -m pip --disable-pip-version-check --no-input install --quiet -r bench/requirements-load.txt
+	@touch $@
 
 lint: install-dev ## ruff check + ruff format --check
 	$(VENV)/bin/ruff check .
@@ -50,6 +77,9 @@ lint: install-dev ## ruff check + ruff format --check
 
 security: install-dev ## bandit over the shipped code (pyproject.toml [tool.bandit]; each nosec names its rule)
 	$(VENV)/bin/bandit -c pyproject.toml -r . -q
+
+sbom: $(STAMP_SBOM_TOOL) ## runtime pins in a fresh venv, pip check, every package pinned, CycloneDX SBOM -> var/sbom.json
+	@BOOTSTRAP_PYTHON="$(BOOTSTRAP_PYTHON)" SBOM_TOOL="$(SBOM_TOOL)" scripts/sbom.sh
 
 format: install-dev ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -87,6 +117,13 @@ $(STAMP_RUNTIME): requirements.txt constraints.txt | $(PY)
 $(STAMP_DEV): requirements.txt requirements-dev.txt constraints.txt | $(PY)
 	$(PIP) install --quiet -c constraints.txt -r requirements.txt -r requirements-dev.txt
 	@touch $@ $(STAMP_RUNTIME)
+
+$(STAMP_SBOM_TOOL): requirements-sbom.txt constraints.txt | $(PY)
+	@rm -rf $(SBOM_TOOL)
+	$(BOOTSTRAP_PYTHON) -m venv $(SBOM_TOOL)
+	$(SBOM_TOOL)/bin/python -m pip --disable-pip-version-check --no-input install --quiet -c constraints.txt -r requirements-sbom.txt
+	$(SBOM_TOOL)/bin/python -m pip check
+	@touch $@
 
 clean: ## remove var/ (demo database, queues, collected static), caches and test artefacts
 	rm -rf var .pytest_cache .ruff_cache htmlcov .coverage coverage.xml test-results playwright-report

@@ -7,15 +7,53 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from portal.crypto import pii_hash
 
-MINIMAL_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+def pdf_bytes(*objects: bytes, trailer: bytes = b"/Root 1 0 R") -> bytes:
+    """A well-formed PDF (cross-reference table included) of OBJECTS, numbered from 1: the upload checks
+    (portal.uploads) parse PDFs and refuse broken ones."""
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<</Size %d " % (len(objects) + 1) + trailer + b">>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return out
+
+
+def png_bytes(width: int = 1, height: int = 1) -> bytes:
+    """A real PNG (the upload checks decode and re-encode images)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack("!I", len(data)) + kind + data + struct.pack("!I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack("!IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+MINIMAL_PDF = pdf_bytes(
+    b"<</Type/Catalog/Pages 2 0 R>>",
+    b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+    b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>",
 )
-PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
+PNG_BYTES = png_bytes()
 
 
 def pdf_upload(name: str = "don-de-nghi.pdf", content: bytes = MINIMAL_PDF) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+@pytest.fixture(autouse=True)
+def _cache_cleared():
+    """Each test starts with an empty cache: rate-limit counters and cached counts do not leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture
@@ -47,6 +85,43 @@ def procedure(agency):
     )
 
 
+# --- two-factor sign-in (security.md T06): every staff account of the suite has an authenticator ---------
+
+TEST_TOTP_SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # base32 (20 bytes); tests only
+
+
+def totp_enrol(user, seed: str = TEST_TOTP_SEED):
+    """Give USER an activated TOTP authenticator with SEED, as enrolment would; returns USER."""
+    from portal.two_factor import totp_enrol as enrol
+
+    enrol(user=user, secret=seed)
+    return user
+
+
+def totp_code(seed: str = TEST_TOTP_SEED, *, step: int = 0) -> str:
+    """The RFC 6238 code of SEED for the current 30-second step (+ STEP), computed independently of allauth."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    import time
+
+    counter = int(time.time()) // 30 + step
+    digest = hmac.new(base64.b32decode(seed, casefold=True), struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = (struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
+    return f"{value:06d}"
+
+
+@pytest.fixture
+def admin_user(db, django_user_model):
+    """pytest-django's administrator (and so its admin_client), with an authenticator like all staff."""
+    user = django_user_model.objects.filter(username="admin").first()
+    if user is None:
+        user = totp_enrol(django_user_model.objects.create_superuser("admin", "admin@example.com", "password"))
+    return user
+
+
 def make_staff(username, agency, role, *, first="Lan", last="Trần Thị"):
     from django.contrib.auth import get_user_model
 
@@ -56,7 +131,7 @@ def make_staff(username, agency, role, *, first="Lan", last="Trần Thị"):
         username=username, password="staff-password-2026", first_name=first, last_name=last, is_staff=True
     )
     StaffProfile.objects.create(user=user, agency=agency, role=role, title="Chuyên viên")
-    return user
+    return totp_enrol(user)
 
 
 @pytest.fixture

@@ -97,6 +97,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database that does not answer (down, black-holed) fails a request within this many seconds as a
+    # 503 (portal.error_views.server_error) instead of holding a web worker (security.md T37).
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options.setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+    # A path that drops packets mid-query (no TCP acknowledgements) ends the connection after this many ms.
+    _db_options.setdefault("tcp_user_timeout", env.int("DB_TCP_USER_TIMEOUT_MS", default=15000))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- AUTH / allauth --------------------------------------------------------------------------
@@ -191,7 +197,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # larger files are spooled to disk (portal.uploads, decision 0054)
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 FILE_UPLOAD_PERMISSIONS = 0o640
 
@@ -274,7 +280,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        # A Redis that stops answering (black-holed, SIGSTOPped) fails a publish within seconds instead of
+        # holding the web request; the outbox sweeper re-publishes later (security.md T35, T37).
+        "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=5.0),
+        "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=3.0),
+    }
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TASK_ACKS_LATE = True
@@ -708,3 +720,130 @@ CELERY_BEAT_SCHEDULE["national-attachments-sweep"] = {
 if env.str("CACHE_URL", default=""):
     CACHES = {"default": env.cache_url("CACHE_URL")}
 # --- END WORKSPACE CACHE --------------------------------------------------------------------
+
+# --- RATE LIMITS --- (issues 6 and 11; docs/decisions/0063)
+# django-ratelimit on the public and costly HTML routes (portal.ratelimits), DRF's throttles on the API.
+# Each entry: "<count>/<period>" with s, m, h or d. Counters are in the default cache: production needs
+# a shared one (CACHE_URL, Redis), deploy check portal.E006.
+INSTALLED_APPS += ["django_ratelimit"]
+RATELIMIT_VIEW = "portal.ratelimits.rate_limited"
+# Turns django-ratelimit's Ratelimited (a PermissionDenied) into RATELIMIT_VIEW's 429; axes stays last.
+MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "django_ratelimit.middleware.RatelimitMiddleware")
+RATE_LIMITS = {
+    # Public look-up by dossier code and receipt secret: per client address, and per dossier code
+    # whoever asks (a guess at one dossier's secret spread over many addresses).
+    "lookup-ip": env.str("RATE_LIMIT_LOOKUP_IP", default="20/10m"),
+    "lookup-code": env.str("RATE_LIMIT_LOOKUP_CODE", default="10/h"),
+    # Public QR verification pages of issued documents and results.
+    "verify-ip": env.str("RATE_LIMIT_VERIFY_IP", default="60/m"),
+    # Feedback and complaints (each becomes a tracked case with a legal answer time).
+    "feedback-user": env.str("RATE_LIMIT_FEEDBACK_USER", default="10/h"),
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "rest_framework.throttling.AnonRateThrottle",
+    "rest_framework.throttling.UserRateThrottle",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "anon": env.str("API_THROTTLE_ANON", default="120/min"),
+    "user": env.str("API_THROTTLE_USER", default="1200/min"),
+}
+_cache_backend = globals().get("CACHES", {}).get("default", {}).get("BACKEND", "")
+if _cache_backend in ("", "django.core.cache.backends.locmem.LocMemCache"):
+    # One process (the demo, tests): its memory is the only cache there is. Production: portal.E006.
+    SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "django_ratelimit.E003"]
+# Django's own RedisCache is not in django-ratelimit's list, but its incr() is Redis INCR (atomic).
+SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "django_ratelimit.W001"]
+# --- END RATE LIMITS ------------------------------------------------------------------------
+
+# --- TWO-FACTOR SIGN-IN --- (issue 11, security.md T06; docs/decisions/0050, 0051)
+# Every staff account and every health-facility member signs in with a password AND a TOTP code
+# (allauth.mfa). portal.two_factor.TwoFactorEnrolmentMiddleware sends such an account without an
+# authenticator to the enrolment page and lets nothing else through. There is deliberately no setting that
+# turns this off.
+INSTALLED_APPS.insert(INSTALLED_APPS.index("allauth.account") + 1, "allauth.mfa")
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="Một cửa Bộ Y tế")
+# One 30-second step either side for clock drift; a code is accepted once only (the last accepted step is
+# kept in the database: portal.two_factor.totp_code_accept), so the tolerance does not open a replay window.
+MFA_TOTP_TOLERANCE = 1
+MFA_ADAPTER = "portal.two_factor.PortalMFAAdapter"
+MFA_FORMS = {
+    "authenticate": "portal.two_factor.AuthenticateForm",
+    "reauthenticate": "portal.two_factor.ReauthenticateForm",
+    "activate_totp": "portal.two_factor.ActivateTOTPForm",
+}
+MFA_TRUST_ENABLED = False  # no "trust this browser": the code is asked at every sign-in
+# A wrong code counts as a failed sign-in in django-axes (same limits and cool-off as passwords, all
+# workers); the code typed is masked in axes' records like the password.
+AXES_SENSITIVE_PARAMETERS = [*AXES_SENSITIVE_PARAMETERS, "code"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("portal.middleware.SessionTimeoutMiddleware") + 1,
+    "portal.two_factor.TwoFactorEnrolmentMiddleware",
+)
+# --- END TWO-FACTOR SIGN-IN -------------------------------------------------------------------
+
+# --- UPLOADS --- (issue 11, security.md T12–T16; docs/decisions/0054, 0055; portal/uploads.py)
+# Per file: UPLOAD_MAX_BYTES (above). Per request: a body declared larger is answered 413 before it is read
+# (portal.uploads.UploadLimitMiddleware, before CSRF, which reads the body). Per dossier: count and total.
+UPLOAD_MAX_DOSSIER_FILES = env.int("UPLOAD_MAX_DOSSIER_FILES", default=30)
+UPLOAD_MAX_DOSSIER_BYTES = env.int("UPLOAD_MAX_DOSSIER_BYTES", default=50 * 1024 * 1024)
+UPLOAD_MAX_REQUEST_BYTES = env.int("UPLOAD_MAX_REQUEST_BYTES", default=UPLOAD_MAX_DOSSIER_BYTES + 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("UPLOAD_MAX_FILES_PER_REQUEST", default=20)
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "portal.uploads.BoundedUploadHandler",
+]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.csrf.CsrfViewMiddleware"), "portal.uploads.UploadLimitMiddleware")
+# Staff imports (reconciliation lists, catalogue): CSV/JSON/XLSX; an XLSX (zip) is checked before it is opened.
+UPLOAD_TABLE_MAX_BYTES = env.int("UPLOAD_TABLE_MAX_BYTES", default=100 * 1024 * 1024)
+UPLOAD_ZIP_MAX_ENTRIES = env.int("UPLOAD_ZIP_MAX_ENTRIES", default=2000)
+UPLOAD_ZIP_MAX_EXPANDED = env.int("UPLOAD_ZIP_MAX_EXPANDED", default=500 * 1024 * 1024)
+# Images are decoded under this pixel bound and re-encoded (metadata dropped); PDFs decoded under this budget.
+UPLOAD_IMAGE_MAX_PIXELS = env.int("UPLOAD_IMAGE_MAX_PIXELS", default=50_000_000)
+UPLOAD_PDF_MAX_DECODED = env.int("UPLOAD_PDF_MAX_DECODED", default=64 * 1024 * 1024)
+# Antivirus: clamd over TCP (INSTREAM), e.g. tcp://clamav.internal:3310. Empty: not scanned (demo); production
+# refuses to start without it (deploy check portal.E011). Scanner down: files are held "pending" (never shown
+# to staff) and the sweep scans them again; an infected file is refused (or quarantined) and audited.
+CLAMAV_URL = env.str("CLAMAV_URL", default="")
+CLAMAV_TIMEOUT = env.float("CLAMAV_TIMEOUT", default=30.0)
+UPLOAD_QUARANTINE_ROOT = Path(env("UPLOAD_QUARANTINE_ROOT", default=str(VAR_DIR / "quarantine")))
+UPLOAD_SCANNED_MODELS = ["procedures.DossierDocument", "citizens.DraftDocument"]
+CELERY_IMPORTS = (*CELERY_IMPORTS, "portal.tasks_uploads")
+CELERY_BEAT_SCHEDULE["upload-scan-sweep"] = {
+    "task": "portal.tasks_uploads.upload_scan_sweep_task",
+    "schedule": crontab(minute="*/5"),
+}
+# --- END UPLOADS ----------------------------------------------------------------------------
+
+# --- BROKER, TASK CONTEXT, AUDIT EXPORT --- (issue 11 second pass; docs/decisions/0057-0059)
+# Redis (broker, results, cache) needs a password in production (security.md T25): an ACL user's password
+# (redis://portal@host/0) or requirepass, given once as REDIS_PASSWORD (or REDIS_PASSWORD_FILE) and put into
+# every redis:// or rediss:// URL above that has none. Deploy check portal.E058 refuses Redis without one.
+from portal.env import url_with_password  # noqa: E402  (kept inside this block)
+
+REDIS_PASSWORD = env_secret("REDIS_PASSWORD", default="")
+CELERY_BROKER_URL = url_with_password(CELERY_BROKER_URL, REDIS_PASSWORD)
+if CELERY_RESULT_BACKEND:
+    CELERY_RESULT_BACKEND = url_with_password(CELERY_RESULT_BACKEND, REDIS_PASSWORD)
+if isinstance(globals().get("CACHES", {}).get("default", {}).get("LOCATION"), str):
+    CACHES["default"]["LOCATION"] = url_with_password(CACHES["default"]["LOCATION"], REDIS_PASSWORD)
+# Daily export of the audit chain head (last id, hash, count, time) to a store outside the database
+# (security.md T28): one JSON line appended per run to AUDIT_HEAD_EXPORT_DIR/audit-heads.jsonl. Production
+# points it at storage the application cannot rewrite (another host's mount, append-only); `manage.py
+# audit_verify --exported-heads` checks the chain against every exported head.
+AUDIT_HEAD_EXPORT_DIR = Path(env("AUDIT_HEAD_EXPORT_DIR", default=str(VAR_DIR / "audit-heads")))
+CELERY_IMPORTS = (*CELERY_IMPORTS, "portal.audit_export")
+CELERY_BEAT_SCHEDULE["audit-head-export"] = {
+    "task": "portal.audit_export.audit_head_export_task",
+    "schedule": crontab(hour=env.int("AUDIT_HEAD_EXPORT_HOUR", default=0), minute=5),
+}
+# --- END BROKER, TASK CONTEXT, AUDIT EXPORT -------------------------------------------------
+
+# --- PRIVATE PAGES NOT CACHED --- (issue 11; security.md T21, docs/decisions/0052)
+# `Cache-Control: private, no-store` on every answer to a signed-in user or API caller and on the applicant
+# paths (portal.middleware.PrivateNoStoreMiddleware), right after authentication so it sees request.user.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "portal.middleware.PrivateNoStoreMiddleware",
+)
+# --- END PRIVATE PAGES NOT CACHED ---------------------------------------------------------------

@@ -36,7 +36,10 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         SECURE_COOKIES="true",
         VNEID_CLIENT_SECRET=secrets.token_urlsafe(32),
         NATIONAL_PORTAL_PASSWORD=secrets.token_urlsafe(32),
+        REDIS_PASSWORD=secrets.token_urlsafe(32),  # any redis:// URL gets it (portal.E058)
+        CACHE_URL="redis://redis.internal:6379/2",  # shared cache for rate limits (portal.E006)
         VNEID_SERVER_URL="https://vneid-oidc.example.gov.vn",
+        CLAMAV_URL="tcp://clamav.internal:3310",
         PORTAL_VAR_DIR=str(tmp_path),
     )
     env.update(overrides)
@@ -144,3 +147,17 @@ def test_production_cookies_passwords_and_sessions(tmp_path):
     assert values["CELERY_ACCEPT_CONTENT"] == ["json"]
     assert values["CELERY_TASK_SERIALIZER"] == "json"
     assert values["LOG_FORMAT"] == "json"
+
+
+def test_production_refuses_to_start_without_a_virus_scanner(tmp_path):
+    """T16: every upload is scanned; without CLAMAV_URL production does not start (portal.E011)."""
+    result = check_deploy(production_env(tmp_path, CLAMAV_URL=""))
+    assert result.returncode == 1
+    assert "portal.E011" in result.stderr + result.stdout
+
+
+def test_production_refuses_a_per_process_cache(tmp_path):
+    env = production_env(tmp_path)
+    env.pop("CACHE_URL")
+    result = check_deploy(env)
+    assert result.returncode != 0 and "portal.E006" in result.stderr + result.stdout

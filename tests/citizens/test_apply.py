@@ -354,19 +354,25 @@ def _issued_result(user, procedure, *, content=MINIMAL_PDF):
     return official
 
 
-def test_a_result_already_issued_to_the_applicant_replaces_a_document_and_is_counted_as_reused(
-    client, citizen_nhung, procedure_with_checklist, sms_log
-):
-    from portal.models import AuditRecord
+@pytest.fixture
+def store_item(procedure_with_checklist):
+    """Checklist item 3: a document that a result already issued to the applicant can replace."""
     from procedures.models import ProcedureDocument
 
-    ProcedureDocument.objects.create(
+    return ProcedureDocument.objects.create(
         procedure=procedure_with_checklist,
         order=3,
         name="Quyết định công nhận trước đây",
         accepted_types="pdf",
         replaced_by=ProcedureDocument.ReplacedBy.CITIZEN_STORE,
     )
+
+
+def test_a_result_already_issued_to_the_applicant_replaces_a_document_and_is_counted_as_reused(
+    client, citizen_nhung, procedure_with_checklist, store_item, sms_log
+):
+    from portal.models import AuditRecord
+
     mine = _issued_result(citizen_nhung, procedure_with_checklist)
     client.force_login(citizen_nhung)
     draft = start_draft(client, procedure_with_checklist)
@@ -393,17 +399,8 @@ def test_a_result_already_issued_to_the_applicant_replaces_a_document_and_is_cou
 
 
 def test_a_result_of_another_applicant_or_a_tampered_copy_cannot_be_reused(
-    client, citizen_nhung, citizen_outsider, procedure_with_checklist
+    client, citizen_nhung, citizen_outsider, procedure_with_checklist, store_item
 ):
-    from procedures.models import ProcedureDocument
-
-    ProcedureDocument.objects.create(
-        procedure=procedure_with_checklist,
-        order=3,
-        name="Quyết định công nhận trước đây",
-        accepted_types="pdf",
-        replaced_by=ProcedureDocument.ReplacedBy.CITIZEN_STORE,
-    )
     theirs = _issued_result(citizen_outsider, procedure_with_checklist)
     client.force_login(citizen_nhung)
     draft = start_draft(client, procedure_with_checklist)

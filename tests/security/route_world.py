@@ -19,7 +19,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 
 from portal.crypto import pii_hash
-from tests.conftest import make_citizen, make_staff, totp_enrol
+from tests.conftest import MINIMAL_PDF, make_citizen, make_staff, totp_enrol
 
 # Citizen A: every object of the matrix is hers (or her agency's). Her name, ID number and the dossier's
 # code must appear in no 403/404 body.
@@ -29,26 +29,7 @@ INBOUND_SECRET = "matrix-inbound-secret-0123456789"
 INBOUND_SENDER = "DVCQG"
 
 
-def valid_pdf() -> bytes:
-    """A one-page PDF with a correct cross-reference table (the upload checks parse it)."""
-    objects = [
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
-PDF = valid_pdf()
+PDF = MINIMAL_PDF  # a well-formed one-page PDF (the upload checks parse it)
 
 
 def pdf_upload() -> Any:

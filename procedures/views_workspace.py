@@ -9,6 +9,7 @@ Every page that shows applicants' data writes one personal-data read record.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.errors import ApplicationError
-from portal.uploads import attachment_response
+from portal.uploads import STAFF_VISIBLE, attachment_response
 from procedures import clock, queues, selectors
 from procedures.lifecycle import ACTIONS, RETURN_METHODS, allowed_actions, dossier_transition
 from procedures.models import Agency, Department, Dossier, OfficialDocument, Procedure, ProcedureStage, StaffProfile
@@ -170,6 +171,10 @@ def _dossier_context(request: HttpRequest, profile: StaffProfile, dossier: Dossi
         "agencies": Agency.objects.exclude(pk=agency_id).order_by("name") if "consult" in names else [],
         "return_methods": RETURN_METHODS.items(),
         "documents": dossier.documents.visible_to_staff(),
+        # Files the applicant sent that staff cannot open yet (waiting for the virus scan) or ever (infected).
+        "held_documents": dict(
+            Counter(dossier.documents.exclude(scan_status__in=STAFF_VISIBLE).values_list("scan_status", flat=True))
+        ),
         "official_documents": dossier.official_documents.order_by("kind", "sequence"),
         "events": dossier.events.select_related("actor").order_by("at", "id"),
         "steps": dossier.steps.select_related("handler").order_by("started_at", "id"),

@@ -384,8 +384,10 @@ def test_a_pending_file_is_hidden_from_staff_until_the_sweep_scans_it_and_an_inf
     clean, infected = dossier.documents.order_by("id")
     assert {clean.scan_status, infected.scan_status} == {ScanStatus.PENDING}
     client.force_login(clerk_lan)
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
     page = client.get(reverse("workspace:dossier", args=[dossier.pk])).content.decode()
     assert "don.pdf" not in page and "phu-luc-2.pdf" not in page
+    assert "2 files are waiting for the virus scan" in page  # held, and the clerk is told so
     for document in (clean, infected):
         assert client.get(reverse("workspace:document", args=[dossier.pk, document.pk])).status_code == 404
         assert client.get(reverse("workspace:document", args=[dossier.pk, document.pk])).status_code == 404
@@ -405,6 +407,8 @@ def test_a_pending_file_is_hidden_from_staff_until_the_sweep_scans_it_and_an_inf
     assert response.status_code == 200
     assert client.get(reverse("workspace:document", args=[dossier.pk, infected.pk])).status_code == 404
     assert not Path(infected.file.path).exists()
+    page = client.get(reverse("workspace:dossier", args=[dossier.pk])).content.decode()
+    assert "1 file was found infected and quarantined" in page and "waiting for the virus scan" not in page
     record = AuditRecord.objects.get(action="upload.infected")
     assert record.object_id == str(dossier.pk) and record.data["signature"] == "Eicar-Test-Signature"
     quarantined = settings.UPLOAD_QUARANTINE_ROOT / record.data["quarantine"]

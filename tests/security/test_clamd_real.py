@@ -87,4 +87,3 @@ def test_an_infected_pdf_is_refused_and_audited_with_the_real_scanner(scanner):
     record = AuditRecord.objects.get(action="upload.infected")
     assert record.data["signature"].startswith(SIGNATURE)
     assert check_upload(SimpleUploadedFile("don.pdf", MINIMAL_PDF)).scan_status == ScanStatus.CLEAN
-

@@ -18,6 +18,17 @@ STAMP_DEV := $(VENV)/.installed-dev
 # cyclonedx-bom lives in its own environment inside .venv (requirements-sbom.txt; decision 0059).
 SBOM_TOOL := $(VENV)/sbom
 STAMP_SBOM_TOOL := $(SBOM_TOOL)/.installed
+# semgrep lives in its own environment inside .venv too (requirements-semgrep.txt, every pin there; decision
+# 0068): its pins of click, jsonschema and packaging differ from constraints.txt's. Local rules only (.semgrep/).
+SEMGREP_VENV := $(VENV)/semgrep
+STAMP_SEMGREP := $(SEMGREP_VENV)/.installed
+SEMGREP := $(SEMGREP_VENV)/bin/semgrep
+# Offline: no registry config, no metrics, no version check. Shipped code and templates only (as bandit);
+# --no-git-ignore so files not yet committed are scanned too. .semgrep/ holds the rules and their samples.
+SEMGREP_FLAGS := --metrics off --disable-version-check
+SEMGREP_SCAN_ARGS := --config .semgrep --error $(SEMGREP_FLAGS) --timeout 60 --jobs 2 --quiet --no-git-ignore \
+	--exclude .semgrep --exclude tests --exclude bench --exclude scripts --exclude docs --exclude locale \
+	--exclude static --exclude .venv --exclude var --exclude node_modules --exclude .git --exclude .hypothesis
 
 # python3.11, else python3 when it is 3.11 (Debian 12's python3 is).
 BOOTSTRAP_PYTHON ?= $(shell command -v python3.11 2>/dev/null || { python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v python3; })
@@ -31,7 +42,7 @@ MAKEMESSAGES_ARGS := -l vi -l en --domain django --extension html,txt,py --add-l
 	--ignore var --ignore tests --ignore bench --ignore docs --ignore scripts --ignore node_modules
 COMPILEMESSAGES_ARGS := --ignore .venv --ignore var --ignore node_modules --ignore .git
 
-.PHONY: help run test soak soak-load soak-venv lint format security sbom messages check-messages deploy-check clean distclean install install-dev system-check
+.PHONY: help run test soak soak-load soak-venv lint format security semgrep-venv sbom messages check-messages deploy-check clean distclean install install-dev system-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -75,8 +86,22 @@ lint: install-dev ## ruff check + ruff format --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-security: install-dev ## bandit over the shipped code (pyproject.toml [tool.bandit]; each nosec names its rule)
-	$(VENV)/bin/bandit -c pyproject.toml -r . -q
+security: install-dev $(STAMP_SEMGREP) ## bandit + local semgrep rules (.semgrep/, their tests first) over the shipped code; each waiver names its rule
+	@# (-x adds to [tool.bandit] exclude_dirs: .semgrep/ holds deliberately unsafe rule samples)
+	$(VENV)/bin/bandit -c pyproject.toml -r . -q -x ./.semgrep
+	@# the rules' annotated samples first (semgrep skips hidden folders as targets: run it from inside)
+	cd .semgrep && $(abspath $(SEMGREP)) scan --test $(SEMGREP_FLAGS) .
+	$(SEMGREP) scan $(SEMGREP_SCAN_ARGS) .
+
+semgrep-venv: $(STAMP_SEMGREP) ## semgrep's own virtualenv (.venv/semgrep, requirements-semgrep.txt)
+
+$(STAMP_SEMGREP): requirements-semgrep.txt | $(PY)
+	@rm -rf $(SEMGREP_VENV)
+	$(BOOTSTRAP_PYTHON) -m venv $(SEMGREP_VENV)
+	$(SEMGREP_VENV)/bin/python -m pip --disable-pip-version-check --no-input install --quiet -r requirements-semgrep.txt
+	$(SEMGREP_VENV)/bin/python -m pip check
+	$(SEMGREP_VENV)/bin/python scripts/pins_check.py requirements-semgrep.txt
+	@touch $@
 
 sbom: $(STAMP_SBOM_TOOL) ## runtime pins in a fresh venv, pip check, every package pinned, CycloneDX SBOM -> var/sbom.json
 	@BOOTSTRAP_PYTHON="$(BOOTSTRAP_PYTHON)" SBOM_TOOL="$(SBOM_TOOL)" scripts/sbom.sh

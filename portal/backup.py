@@ -57,6 +57,7 @@ def _quote(name: str) -> str:
 def _table_counts(cursor, tables: list[str]) -> dict[str, int]:
     counts = {}
     for table in sorted(tables):
+        # nosemgrep: sql-built-from-strings  table names from pg introspection, quoted
         cursor.execute(f"SELECT COUNT(*) FROM {_quote(table)}")  # noqa: S608  # nosec B608  # names from introspection
         counts[table] = cursor.fetchone()[0]
     return counts
@@ -231,6 +232,7 @@ def restore_postgres(folder: Path, manifest: dict[str, Any], *, database_url: st
     target = PgTarget.from_url(database_url)
     if create:
         with target.connect("postgres") as admin:
+            # nosemgrep: sql-built-from-strings  operator's database name, quoted (CREATE DATABASE: no params)
             admin.execute(f"CREATE DATABASE {_quote(target.name)}")
     with target.connect() as conn:
         existing = conn.execute(

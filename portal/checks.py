@@ -139,6 +139,7 @@ def database_durable(app_configs, databases=None, **kwargs):
             continue
         with connection.cursor() as cursor:
             for name, good in DURABILITY_SETTINGS.items():
+                # nosemgrep: sql-built-from-strings  names from DURABILITY_SETTINGS (SHOW: no params)
                 cursor.execute(f"SHOW {name}")  # a fixed name from the table above, not input
                 value = str(cursor.fetchone()[0]).lower()
                 if value not in good:

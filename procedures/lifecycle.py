@@ -370,6 +370,7 @@ def _counter_next(model, **key) -> int:
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
     last = connection.ops.quote_name("last")
     with connection.cursor() as cursor:
+        # nosemgrep: sql-built-from-strings  table/column names from model _meta, quoted; values are parameters
         cursor.execute(
             f"INSERT INTO {table} ({names}, {last}) VALUES ({', '.join(['%s'] * len(key))}, 1) "  # noqa: S608  # nosec B608
             f"ON CONFLICT ({names}) DO UPDATE SET {last} = {table}.{last} + 1 RETURNING {last}",

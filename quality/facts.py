@@ -271,6 +271,7 @@ def _upsert(table: str, key: str, deltas: dict[Key, Counter]) -> None:
             params: list = []
             for (day, agency_id, procedure_id), counts in chunk:
                 params += [day, agency_id, procedure_id, *(counts.get(c, 0) for c in COUNTERS)]
+            # nosemgrep: sql-built-from-strings  table/column names from code; values are parameters
             cursor.execute(
                 f"INSERT INTO {table} ({key}, agency_id, procedure_id, {columns}) VALUES "  # noqa: S608  # nosec B608  # names from code
                 + ", ".join([placeholders] * len(chunk))

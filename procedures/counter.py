@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import re
@@ -471,63 +470,30 @@ def counter_dossier_create(
 
 
 def counter_identity_reverify(*, limit: int = 200) -> dict[str, int]:
-    """Verify again the dossiers received while the population database could not answer.
+    """Verify again the dossiers received while the population database could not answer
+    (procedures.identity.identity_reverify); the intake row keeps the attempts and the last answer."""
+    from procedures.identity import identity_reverify
 
-    Stops at the first "unavailable" answer (the gateway is still down: no use hammering it); each
-    answered dossier gets its identity status by a queryset update, with an audit record.
-    """
-    from integrations.gateway import UNAVAILABLE, VERIFIED, Caller, gateway_verify
-
-    counts = {"verified": 0, "mismatch": 0, "unavailable": 0}
-    pending = list(
+    pending = (
         CounterIntake.objects.filter(dossier__identity_status=Dossier.IdentityStatus.UNVERIFIED)
         .select_related("dossier")
         .order_by("dossier__received_at", "pk")[:limit]
     )
-    for intake in pending:
-        dossier = intake.dossier
-        caller = Caller(
-            system="portal",
-            acting_user=REVERIFY_ACTOR,
-            purpose=REVERIFY_PURPOSE,
-            dossier_code=dossier.code or dossier.reference,
-        )
-        outcome = gateway_verify(
-            caller=caller,
-            personal_id=dossier.applicant_national_id,
-            full_name=dossier.applicant_name,
-            birth_date=intake.birth_date or "",
-        )
-        if outcome.status == UNAVAILABLE:
-            CounterIntake.objects.filter(pk=intake.pk).update(reverify_attempts=intake.reverify_attempts + 1)
-            counts["unavailable"] += 1
-            break
-        new = Dossier.IdentityStatus.VERIFIED if outcome.status == VERIFIED else Dossier.IdentityStatus.MISMATCH
-        now = timezone.now()
-        with transaction.atomic():
-            changed = Dossier.objects.filter(pk=dossier.pk, identity_status=Dossier.IdentityStatus.UNVERIFIED).update(
-                identity_status=new, identity_checked_at=now, updated_at=now
-            )
-            CounterIntake.objects.filter(pk=intake.pk).update(
-                reverify_attempts=intake.reverify_attempts + 1,
-                identity_status=new,
-                identity_request_id=outcome.request_id,
-                identity_checked_at=now,
-            )
-            if changed:
-                verdict = dataclasses.asdict(outcome.verdict) if outcome.verdict else {}
-                audit_record(
-                    action="dossier.identity_reverified",
-                    obj=dossier,
-                    data={
-                        "from": Dossier.IdentityStatus.UNVERIFIED,
-                        "to": new,
-                        "gateway_status": outcome.status,
-                        "gateway_request": outcome.request_id,
-                        "category": verdict.get("category", ""),
-                    },
-                )
-                counts["verified" if new == Dossier.IdentityStatus.VERIFIED else "mismatch"] += 1
+
+    def attempted(intake: CounterIntake, **answer: Any) -> None:
+        CounterIntake.objects.filter(pk=intake.pk).update(reverify_attempts=intake.reverify_attempts + 1, **answer)
+
+    counts = identity_reverify(
+        list(pending),
+        actor=REVERIFY_ACTOR,
+        purpose=REVERIFY_PURPOSE,
+        audit_action="dossier.identity_reverified",
+        subject=lambda intake: (intake.dossier, intake.dossier.applicant_name, intake.birth_date or ""),
+        after=lambda intake, outcome, status, now: attempted(
+            intake, identity_status=status, identity_request_id=outcome.request_id, identity_checked_at=now
+        ),
+        on_unavailable=attempted,
+    )
     if counts["verified"] or counts["mismatch"]:
         logger.info("counter re-verification: %s", counts)
     return counts

@@ -93,12 +93,12 @@ def held_data_satisfies(item: ProcedureDocument, prefill: IdentityPrefill | None
     )
 
 
-def held_results(user: AbstractBaseUser) -> list:
+def held_results(user: AbstractBaseUser):
     """The results issued to USER that the portal keeps (their data store): signed results of their dossiers."""
     from procedures.models import OfficialDocument
     from procedures.selectors import dossier_list_for_applicant
 
-    return list(
+    return (
         OfficialDocument.objects.filter(
             kind=OfficialDocument.Kind.RESULT,
             dossier__in=dossier_list_for_applicant(user=user).filter(
@@ -123,7 +123,7 @@ def draft_reuse_result(*, draft: Draft, item_order: int, official_id: int) -> Dr
     item = draft.procedure.documents.filter(order=item_order).first()
     if item is None or item.replaced_by != ProcedureDocument.ReplacedBy.CITIZEN_STORE:
         raise ApplicationError(_("This document cannot be replaced by a result you hold."), status=404)
-    official = next((o for o in held_results(draft.user) if o.pk == official_id), None)
+    official = held_results(draft.user).filter(pk=official_id).first()
     if official is None:
         raise ApplicationError(_("Result not found."), status=404)
     if draft.documents.filter(checklist_item=item_order).count() >= settings.APPLY_MAX_FILES_PER_ITEM:

@@ -326,7 +326,7 @@ def draft_step(request: HttpRequest, token: str, step: str) -> HttpResponse:
         prefill = context["prefill"]
         checklist = apply_services.checklist_for(draft.procedure)
         store = any(i.replaced_by == ProcedureDocument.ReplacedBy.CITIZEN_STORE for i in checklist)
-        results = apply_services.held_results(request.user) if store else []
+        results = list(apply_services.held_results(request.user)) if store else []
         context["items"] = [
             {
                 "item": item,

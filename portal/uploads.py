@@ -271,6 +271,15 @@ def _refuse_archives_and_programs(detected: str | None, suffix: str) -> None:
         )
 
 
+def _size_check(upload: UploadedFile, limit: int) -> None:
+    """Refuse an empty file or one over LIMIT (or cut off by the upload handler for being over it)."""
+    size = upload.size or 0
+    if getattr(upload, "oversized", False) or size > limit:
+        raise _too_large(size, limit)
+    if size == 0:
+        raise ValidationError(_("The file is empty."), code="empty")
+
+
 def check_upload(
     upload: UploadedFile, *, accepted: set[str] | None = None, max_bytes: int | None = None, actor: Any = None
 ) -> CheckedUpload:
@@ -278,11 +287,7 @@ def check_upload(
     ValidationError with a translated message for this file."""
     accepted = accepted or set(ACCEPTED)
     limit = min(max_bytes or settings.UPLOAD_MAX_BYTES, settings.UPLOAD_MAX_BYTES)
-    size = upload.size or 0
-    if getattr(upload, "oversized", False) or size > limit:
-        raise _too_large(size, limit)
-    if size == 0:
-        raise ValidationError(_("The file is empty."), code="empty")
+    _size_check(upload, limit)
     name = upload_name_clean(upload.name)
     suffix = PurePath(name).suffix.lower()
     data = _read_all(upload)
@@ -326,11 +331,7 @@ def check_table_upload(
 ) -> CheckedUpload:
     """A staff import file: CSV or JSON (UTF-8 text) or XLSX (a zip, checked before anything opens it)."""
     limit = max_bytes or settings.UPLOAD_TABLE_MAX_BYTES
-    size = upload.size or 0
-    if getattr(upload, "oversized", False) or size > limit:
-        raise _too_large(size, limit)
-    if size == 0:
-        raise ValidationError(_("The file is empty."), code="empty")
+    _size_check(upload, limit)
     name = upload_name_clean(upload.name)
     suffix = PurePath(name).suffix.lower()
     accepted = {mime for mime, exts in TABLE_TYPES.items() if exts & suffixes}
@@ -365,7 +366,12 @@ def check_table_upload(
     status = _scan_or_refuse(upload, name=name, actor=actor, hold=False)
     upload.seek(0)
     return CheckedUpload(
-        file=upload, name=name, content_type=content_type, size=size, sha256=digest.hexdigest(), scan_status=status
+        file=upload,
+        name=name,
+        content_type=content_type,
+        size=upload.size,
+        sha256=digest.hexdigest(),
+        scan_status=status,
     )
 
 
